@@ -1,0 +1,3 @@
+/* api/routes.c: being written */
+
+int routes_placeholder_;

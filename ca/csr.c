@@ -1,0 +1,3 @@
+/* ca/csr.c: being written */
+#include "csr.h"
+int csr_placeholder_;

@@ -1,0 +1,3 @@
+/* ca/key.c: being written */
+#include "key.h"
+int key_placeholder_;

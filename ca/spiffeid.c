@@ -1,0 +1,3 @@
+/* ca/spiffeid.c: being written */
+#include "spiffeid.h"
+int spiffeid_placeholder_;

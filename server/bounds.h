@@ -1,0 +1,31 @@
+/*
+ * bounds.h: every ceiling on input that grows, kept in one place so that
+ * a reviewer can see at a glance how much a stranger can make us hold.
+ */
+#ifndef SVIDCA_BOUNDS_H
+#define SVIDCA_BOUNDS_H
+
+#define SPIFFEID_MAX		2048	/* bytes, SPIFFE-ID 2.3 */
+#define SPIFFEID_TD_MAX		255	/* bytes, SPIFFE-ID 2.3 */
+
+#define HTTP_HEADER_MAX		(16 * 1024)	/* bytes, all headers */
+#define HTTP_BODY_MAX		(4 * 1024 * 1024) /* bytes, default body cap */
+#define HTTP_CONN_MAX		1024	/* concurrent connections */
+#define HTTP_CONN_PER_IP_MAX	256	/* concurrent connections per peer */
+#define HTTP_CONN_TIMEOUT	30	/* seconds idle before a close */
+#define HTTP_PEER_CHAIN_MAX	8	/* certificates a peer may present */
+
+#define CSR_DER_MAX		(16 * 1024)	/* bytes of one CSR */
+#define CERT_DNS_MAX		64	/* DNS SANs on one SVID */
+#define CERT_DNS_NAME_MAX	253	/* bytes, RFC 1035 */
+#define JWT_AUD_MAX		16	/* audiences on one JWT-SVID */
+#define JWT_AUD_LEN_MAX		512	/* bytes of one audience */
+
+#define CONF_FILE_MAX		(1024 * 1024)	/* bytes of a config file */
+#define KEY_FILE_MAX		(64 * 1024)	/* bytes of a sealed key file */
+#define PATH_MAX_SVIDCA		4096	/* bytes of a file path we build */
+
+#define PAGE_SIZE_DEFAULT	500	/* list rows by default */
+#define PAGE_SIZE_MAX		5000	/* list rows at most */
+
+#endif

@@ -1,0 +1,3 @@
+/* server/cli.c: being written */
+
+int cli_placeholder_;

@@ -1,0 +1,3 @@
+/* server/conf.c: being written */
+#include "conf.h"
+int conf_placeholder_;

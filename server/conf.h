@@ -1,0 +1,73 @@
+/*
+ * conf.h: the server's configuration: embedded defaults, then the config
+ * file (libconfig), then command-line flags.  Every key is documented in
+ * deploy/svidca.conf.example.  Unknown keys and bad values are refused
+ * naming the key and the line.
+ */
+#ifndef SVIDCA_CONF_H
+#define SVIDCA_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "bounds.h"
+#include "rc.h"
+
+#define CONF_ADMIN_MAX		64	/* admin_ids / admin_uids entries */
+#define CONF_STR_MAX		PATH_MAX_SVIDCA
+
+struct conf {
+	char	 trust_domain[SPIFFEID_TD_MAX + 1];	/* required */
+	char	 data_dir[CONF_STR_MAX];	/* default "./data" */
+	char	 kek_file[CONF_STR_MAX];	/* default <data_dir>.kek */
+	char	 listen[256];			/* host:port, 0.0.0.0:8081 */
+	char	 health_listen[256];		/* host:port, 127.0.0.1:8080 */
+	char	 admin_socket[CONF_STR_MAX];	/* default <data_dir>/admin.sock */
+	char	 admin_socket_group[64];	/* group owning the socket, "" */
+	uid_t	 admin_uids[CONF_ADMIN_MAX];	/* extra local admin uids */
+	size_t	 n_admin_uids;
+	char	*admin_ids[CONF_ADMIN_MAX];	/* admin SPIFFE IDs, owned */
+	size_t	 n_admin_ids;
+	char	 organization[128];		/* subject O=, "SPIFFE" */
+	char	 log_level[16];			/* "info" */
+
+	char	 ca_key_type[16];		/* "ec-p256" */
+	char	 jwt_key_type[16];		/* "ec-p256" */
+	long	 ca_ttl;			/* seconds, 24h */
+	long	 x509_svid_ttl;			/* default, 1h */
+	long	 x509_svid_ttl_max;		/* maximum, 24h */
+	long	 jwt_svid_ttl;			/* default, 5m */
+	long	 jwt_svid_ttl_max;		/* maximum, 24h */
+	long	 agent_svid_ttl;		/* default, 1h */
+	long	 agent_svid_ttl_max;		/* maximum, 24h */
+	long	 refresh_hint;			/* bundle refresh hint, 300 s */
+	long	 max_body;			/* bytes, HTTP_BODY_MAX */
+	unsigned threads;			/* HTTP worker threads, 0=cores */
+};
+
+/* Fill c with the embedded defaults (trust_domain empty). */
+void		 conf_defaults(struct conf *c);
+
+/*
+ * Read a libconfig file into c, over what it holds.  On a fault return
+ * RC_BAD_REQUEST with why->detail "FILE:LINE: key: reason".
+ */
+enum rc		 conf_load_file(struct conf *c, const char *path,
+		    struct rc_why *why) MUST_CHECK;
+
+/*
+ * Fill derived defaults (kek_file, admin_socket from data_dir) and check
+ * the whole: trust domain valid, TTLs positive and below their maxima,
+ * key types known, listen addresses well formed, kek not inside data dir.
+ */
+enum rc		 conf_finish(struct conf *c, struct rc_why *why) MUST_CHECK;
+
+/* Free what c owns (admin_ids). */
+void		 conf_clear(struct conf *c);
+
+/* Split "host:port" into host (len bytes) and port; false if malformed. */
+bool		 conf_split_addr(const char *addr, char *host, size_t len,
+		    unsigned short *port);
+
+#endif

@@ -1,0 +1,3 @@
+/* server/server.c: being written */
+
+int server_placeholder_;

@@ -1,0 +1,3 @@
+/* store/store.c: being written */
+#include "store.h"
+int store_placeholder_;
