@@ -32,6 +32,12 @@ bool		 api_uid_is_admin(struct api *, uid_t uid);
 /* Is the CA able to sign and the store answering (/ready)? */
 bool		 api_is_ready(struct api *);
 
+/* The trust store of the current CA view, up-ref'd, and its generation. */
+X509_STORE	*api_trust_get(struct api *, uint64_t *generation);
+
+/* The hooks above, for http_opts. */
+extern const struct http_hooks api_hooks;
+
 /* Handlers. */
 enum rc		 api_bundle_get(struct api *, struct http_req *,
 		    struct http_resp *, struct rc_why *);

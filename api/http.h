@@ -13,9 +13,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <openssl/evp.h>
+#include <openssl/x509_vfy.h>
 
 #include "../ca/spiffeid.h"
 #include "../server/rc.h"
@@ -86,13 +88,34 @@ const char	*http_header(const struct http_req *, const char *name);
 /* Set resp to a JSON body (takes ownership of text, malloc'd). */
 void		 http_resp_json(struct http_resp *, int status, char *text);
 
+/*
+ * What the daemons ask of the rest of the server.  Kept as callbacks so
+ * http.c can be tested on its own with a route table of its test.
+ */
+struct http_hooks {
+	/* Roles held by a peer whose chain verified, by its SPIFFE ID. */
+	unsigned	(*peer_roles)(struct api *, const struct spiffeid *);
+	/* May this local uid use the admin socket? */
+	bool		(*uid_ok)(struct api *, uid_t);
+	/* Is the server ready (/ready)? */
+	bool		(*ready)(struct api *);
+	/*
+	 * The current trust store for peer chains, up-ref'd (the caller
+	 * X509_STORE_free()s it), and a generation number that changes
+	 * whenever the store's contents do.
+	 */
+	X509_STORE	*(*trust_get)(struct api *, uint64_t *generation);
+};
+
 struct http_opts {
 	const char	*listen;	/* host:port of the HTTPS API */
 	const char	*health_listen;	/* host:port of /live, /ready */
 	const char	*admin_socket;	/* path of the local socket */
 	const char	*socket_group;	/* group of the socket, "" none */
-	unsigned	 threads;	/* worker threads */
+	unsigned	 threads;	/* worker threads, 0 = cores */
 	size_t		 max_body;	/* bytes */
+	const struct http_route *routes; /* table, ended by a zeroed row */
+	struct http_hooks hooks;
 };
 
 /*

@@ -33,8 +33,14 @@
 
 #define CA_AUTH_MAX	16	/* authorities of one kind kept at once */
 
-/* One authority with its live key material. */
+/*
+ * One authority with its live key material, shared by reference between
+ * views.  Request threads read only the key, certificate, signers, kid
+ * and validity; rec.state, rec.activated_at and rec.tainted belong to the
+ * scheduler thread, which alone changes them.
+ */
 struct ca_auth {
+	int			 refs;	/* atomic; ca_auth_free drops one */
 	struct store_authority	 rec;	/* as stored; der owned by rec */
 	EVP_PKEY		*key;	/* private key, owned */
 	X509			*cert;	/* x509 kind: certificate, owned */
@@ -85,9 +91,10 @@ struct ca	*ca_new(const char *td, const char *org, long refresh_hint);
 void		 ca_free(struct ca *);
 
 /*
- * Replace the authorities with auths[0..n) (ownership of each moves to
- * the CA; the array itself stays the caller's) and publish a new view.
- * sequence is the bundle's spiffe_sequence to publish.
+ * Publish a new view of auths[0..n): the view takes a reference to each
+ * (the caller keeps its own).  The active authority of each kind is the
+ * one whose rec.state is active.  sequence is the bundle's
+ * spiffe_sequence to publish.
  */
 enum rc		 ca_install(struct ca *, struct ca_auth **auths, size_t n,
 		    uint64_t sequence) MUST_CHECK;
@@ -99,14 +106,19 @@ void		 ca_view_put(struct ca *, struct ca_view *);
 /* Can the CA sign both kinds now (for /ready)? */
 bool		 ca_can_sign(struct ca *, time_t now);
 
-/* Free one authority and what it owns. */
-void		 ca_auth_free(struct ca_auth *);
-
 /*
- * Load the live parts of an authority from its record and key: build the
- * certificate (x509) and signer.  Takes ownership of key.
+ * A live authority from its record (moved in: rec->der now belongs to
+ * the result and rec->der is set to NULL) and its private key (up-ref'd):
+ * parses the certificate (x509) and builds the signer.  NULL on failure,
+ * logged; rec is then left as it was.
  */
-enum rc		 ca_auth_open(struct ca_auth *a, EVP_PKEY *key) MUST_CHECK;
+struct ca_auth	*ca_auth_new(struct store_authority *rec, EVP_PKEY *key);
+
+/* Take one more reference. */
+struct ca_auth	*ca_auth_up(struct ca_auth *);
+
+/* Drop one reference; the last frees the authority.  NULL is fine. */
+void		 ca_auth_free(struct ca_auth *);
 
 /* The trust domain and organisation given to ca_new(); borrowed. */
 const char	*ca_get0_td(const struct ca *);

@@ -37,4 +37,26 @@ const char	*key_jws_alg(const EVP_PKEY *);
 enum rc		 key_get1_spki(const EVP_PKEY *key, unsigned char **der,
 		    size_t *len) MUST_CHECK;
 
+/*
+ * Which of our key types key is: RC_OK with *out set, or RC_BAD_REQUEST
+ * when it is none of them (another curve, an RSA size we do not make, a
+ * public exponent other than 65537, another algorithm).
+ */
+enum rc		 key_get_type(const EVP_PKEY *key, enum key_type *out)
+		    MUST_CHECK;
+
+struct json_t;
+
+/*
+ * Add the public JWK members of key to the JSON object obj, in this
+ * order: "kty", then "crv", "x", "y" (EC P-256, P-384, P-521) or "n",
+ * "e" (RSA), as RFC 7518 6.2.1 and 6.3.1 spell them (base64url, no
+ * padding; EC coordinates at the curve's full width; n without a leading
+ * zero byte).  Never a private member.  RC_BAD_REQUEST for another kind
+ * of key, RC_CRYPTO or RC_NOMEM on failure (logged); obj may then hold
+ * some of the members.
+ */
+enum rc		 key_encode_jwk(const EVP_PKEY *key, struct json_t *obj)
+		    MUST_CHECK;
+
 #endif
