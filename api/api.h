@@ -42,4 +42,11 @@ extern const struct http_hooks api_hooks;
 enum rc		 api_bundle_get(struct api *, struct http_req *,
 		    struct http_resp *, struct rc_why *);
 
+/*
+ * Placeholder for a route of the table not built yet: answers 501 with
+ * a problem document naming method and path.  Never fails.
+ */
+enum rc		 api_not_implemented(struct api *, struct http_req *,
+		    struct http_resp *, struct rc_why *);
+
 #endif

@@ -41,7 +41,11 @@ struct cert_leaf {
 /*
  * Self-signed root for spiffe://<td>: CA:TRUE critical, keyUsage
  * keyCertSign+cRLSign critical, SKI, URI SAN spiffe://<td>, subject
- * O=<org>, CN=<td>/<serial hex> style unique name.  NULL on failure.
+ * O=<org> (when org is set), CN=<td> (when it fits 64 bytes) and
+ * serialNumber=<serial hex>, so each authority's name is unique.  td must
+ * have passed spiffeid_td_parse().  The key signs with SHA-256 (P-256,
+ * RSA) or SHA-384 (P-384); other keys are refused.  NULL on failure
+ * (logged); caller X509_free()s.
  */
 X509		*cert_make_root(EVP_PKEY *key, const char *td, const char *org,
 		    time_t not_before, time_t not_after);
@@ -53,6 +57,17 @@ X509		*cert_make_root(EVP_PKEY *key, const char *td, const char *org,
 struct cert_signer *cert_signer_new(X509 *ca, EVP_PKEY *key);
 void		 cert_signer_free(struct cert_signer *);
 X509		*cert_signer_get0_cert(const struct cert_signer *);
+
+/*
+ * Check what would go into a leaf against the profile: an ID with a path
+ * (X5-04), at most CERT_DNS_MAX DNS names each in RFC 1123 host syntax (a
+ * wildcard only as the whole leftmost label of a name with two more
+ * labels), org within ub-organization-name, ttl > 0.  RC_BAD_REQUEST with
+ * why (field "spiffe_id", "dns_names", "org" or "ttl") on a fault.
+ * cert_issue() runs it too, without a why: call it first to get one.
+ */
+enum rc		 cert_check_leaf(const struct cert_leaf *, struct rc_why *why)
+		    MUST_CHECK;
 
 /*
  * Issue an X.509-SVID for csr under signer.  On success *der holds the
@@ -70,7 +85,7 @@ enum rc		 cert_issue_for_key(struct cert_signer *, EVP_PKEY *pub,
 		    size_t *der_len, char *serial_hex, time_t *not_after)
 		    MUST_CHECK;
 
-/* notBefore / notAfter of a certificate as Unix seconds. */
+/* notBefore / notAfter of a certificate as Unix seconds; 0 if unreadable. */
 time_t		 cert_not_before(const X509 *);
 time_t		 cert_not_after(const X509 *);
 
@@ -78,7 +93,10 @@ time_t		 cert_not_after(const X509 *);
 enum rc		 cert_get1_der(X509 *x, unsigned char **der, size_t *len)
 		    MUST_CHECK;
 
-/* PEM text of a DER certificate appended to a growing string. */
+/*
+ * PEM text ("CERTIFICATE" block) of a DER certificate as a new
+ * NUL-terminated string; caller free()s it.  NULL on failure.
+ */
 char		*cert_der_to_pem(const unsigned char *der, size_t len);
 
 /* Lowercase hex SHA-256 of DER bytes into out (65 bytes). */

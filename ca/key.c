@@ -53,6 +53,7 @@ static const struct {
 
 #define KEY_NCURVES	(sizeof(key_curves) / sizeof(key_curves[0]))
 
+/* Map a configuration name to its type; RC_BAD_REQUEST if unknown. */
 enum rc
 key_type_parse(const char *name, enum key_type *out)
 {
@@ -69,6 +70,7 @@ key_type_parse(const char *name, enum key_type *out)
 	return RC_BAD_REQUEST;
 }
 
+/* The configuration name of a type; "unknown" for a bad value. */
 const char *
 key_type_str(enum key_type type)
 {
@@ -110,6 +112,10 @@ out:
 	return key;
 }
 
+/*
+ * A fresh private key of type from OpenSSL's default random source;
+ * caller EVP_PKEY_free()s it.  NULL on failure, logged.
+ */
 EVP_PKEY *
 key_generate(enum key_type type)
 {
@@ -170,6 +176,7 @@ is_rsa_f4(const EVP_PKEY *key)
 	return ok;
 }
 
+/* Which of our types key is, or RC_BAD_REQUEST (see key.h). */
 enum rc
 key_get_type(const EVP_PKEY *key, enum key_type *out)
 {
@@ -198,6 +205,11 @@ key_get_type(const EVP_PKEY *key, enum key_type *out)
 	return RC_BAD_REQUEST;
 }
 
+/*
+ * The one JOSE algorithm key signs with (RFC 7518 3.1): ES256 for P-256,
+ * ES384 for P-384, RS256 for our RSA sizes; NULL for any other key.
+ * Static text.
+ */
 const char *
 key_jws_alg(const EVP_PKEY *key)
 {
@@ -212,6 +224,7 @@ key_jws_alg(const EVP_PKEY *key)
 	return NULL;
 }
 
+/* SubjectPublicKeyInfo DER of key; caller OPENSSL_free()s *der. */
 enum rc
 key_get1_spki(const EVP_PKEY *key, unsigned char **der, size_t *len)
 {
@@ -344,6 +357,7 @@ out:
 	return rc;
 }
 
+/* Add key's public JWK members to obj (see key.h). */
 enum rc
 key_encode_jwk(const EVP_PKEY *key, json_t *obj)
 {

@@ -42,17 +42,14 @@ struct secret_kek {
 				   read-only once loaded */
 };
 
-/* Make libsodium usable; sodium_malloc needs it.  Cheap once done. */
-static bool
-is_sodium_ready(void)
-{
-	return sodium_init() >= 0;
-}
-
+/*
+ * Initialise libsodium; safe to call again and from several threads.
+ * The other calls here call it too, since sodium_malloc needs it.
+ */
 enum rc
 secret_init(void)
 {
-	if (!is_sodium_ready()) {
+	if (sodium_init() < 0) {
 		log_error("secret", "cannot initialise libsodium");
 		return RC_CRYPTO;
 	}
@@ -243,6 +240,10 @@ out:
 	return rc;
 }
 
+/*
+ * Load or make the KEK (see secret.h).  Faults go to why with the path,
+ * field "kek_file"; the KEK file is never changed once it exists.
+ */
 enum rc
 secret_kek_load(const char *path, bool create, bool *created,
     struct secret_kek **out, struct rc_why *why)
@@ -254,7 +255,7 @@ secret_kek_load(const char *path, bool create, bool *created,
 	*out = NULL;
 	if (created != NULL)
 		*created = false;
-	if (!is_sodium_ready())
+	if (secret_init() != RC_OK)
 		return rc_why_set(why, RC_CRYPTO, NULL, NULL,
 		    "cannot initialise libsodium");
 
@@ -267,7 +268,6 @@ secret_kek_load(const char *path, bool create, bool *created,
 		goto out;
 
 	/* Try to create first: O_EXCL decides, not a racy stat. */
-	rc = RC_CONFLICT;
 	if (create) {
 		rc = kek_create(path, kek->key, why);
 		if (rc != RC_OK && rc != RC_CONFLICT)
@@ -300,6 +300,7 @@ out:
 	return rc;
 }
 
+/* Wipe and free a KEK; NULL is fine. */
 void
 secret_kek_free(struct secret_kek *kek)
 {
@@ -388,6 +389,12 @@ write_tmp(const char *tmp, const unsigned char *buf, size_t len)
 	return RC_OK;
 }
 
+/*
+ * Seal key under kek for label into path: PKCS#8 DER encrypted with
+ * XChaCha20-Poly1305 (label as associated data), written to path.tmp,
+ * flushed, then linked into place.  RC_CONFLICT if path exists, RC_IO,
+ * RC_CRYPTO or RC_NOMEM otherwise; every fault is logged.
+ */
 enum rc
 secret_seal_key(const struct secret_kek *kek, EVP_PKEY *key,
     const char *label, const char *path)
@@ -424,6 +431,10 @@ secret_seal_key(const struct secret_kek *kek, EVP_PKEY *key,
 		    strerror(errno));
 		goto out;
 	}
+
+	rc = secret_init();
+	if (rc != RC_OK)
+		goto out;
 
 	rc = encode_pkcs8(key, &der, &dlen);
 	if (rc != RC_OK) {
@@ -554,6 +565,11 @@ out:
 	return rc;
 }
 
+/*
+ * Open path sealed under kek for label into *out (caller frees).  Reads
+ * only; never changes the file.  RC_IO (mode, missing, unreadable) or
+ * RC_CRYPTO (wrong KEK, label, magic, size or tag) with why naming path.
+ */
 enum rc
 secret_unseal_key(const struct secret_kek *kek, const char *label,
     const char *path, EVP_PKEY **out, struct rc_why *why)
@@ -570,7 +586,7 @@ secret_unseal_key(const struct secret_kek *kek, const char *label,
 	*out = NULL;
 	if (kek == NULL || label == NULL || path == NULL)
 		goto out;
-	if (!is_sodium_ready()) {
+	if (secret_init() != RC_OK) {
 		rc = rc_why_set(why, RC_CRYPTO, NULL, NULL,
 		    "cannot initialise libsodium");
 		goto out;
@@ -618,12 +634,14 @@ out:
 	return rc;
 }
 
+/* len random bytes into buf; cannot fail (libsodium aborts instead). */
 void
 secret_random(void *buf, size_t len)
 {
 	randombytes_buf(buf, len);
 }
 
+/* Are a and b equal over len bytes?  Time does not depend on where. */
 bool
 secret_is_equal(const void *a, const void *b, size_t len)
 {

@@ -634,6 +634,12 @@ server_open(struct server *s, struct rc_why *why)
 		return rc;
 
 	/*
+	 * XXX(kek): by default the KEK sits beside the data dir on the same
+	 * disk, so it guards copies of the data dir but not the host itself;
+	 * acceptable as a default that needs no setup.  Fix: keys held in an
+	 * HSM through PKCS#11; until then operators point --kek-file at a
+	 * systemd credential or another mount.
+	 *
 	 * The KEK may be created only with a fresh data dir: a missing KEK
 	 * beside stored keys means the operator lost it or pointed us at
 	 * the wrong file, and a new one would open nothing.

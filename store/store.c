@@ -38,6 +38,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,7 +193,7 @@ struct store {
 };
 
 struct store_tx {
-	struct store		*st;
+	struct store		*st;		/* owner, wlock held */
 	struct store_conn	*conn;		/* the writer */
 	int64_t			 head_seq;	/* audit head inside the tx */
 	unsigned char		 head_hash[STORE_HASH_LEN];
@@ -201,8 +202,8 @@ struct store_tx {
 
 /* Outcome of a td check, carried through store_write(). */
 struct td_check {
-	const char	*td;
-	struct rc_why	*why;
+	const char	*td;		/* the configured trust domain */
+	struct rc_why	*why;		/* filled on a refusal, may be NULL */
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -837,8 +838,10 @@ store_close(struct store *st)
 
 /*
  * Begin on the writer (wlock held) and start tx from the cached audit
- * head.  The cache is reloaded when the file changed behind our back
- * (another process) or a failed commit left it in doubt.
+ * head.  The cache is reloaded when SQLite's data version says the file
+ * changed since our last commit (another process wrote) or a failure
+ * left the cache in doubt.  Were a change ever missed, the audit insert
+ * would hit the seq primary key and fail, never fork the chain.
  */
 static enum rc
 tx_begin(struct store *st, struct store_tx *tx)
@@ -868,12 +871,18 @@ tx_begin(struct store *st, struct store_tx *tx)
 	return RC_OK;
 }
 
-/* Roll back tx; the cached head was never touched, so it stays right. */
+/*
+ * Roll back tx.  The cached head was never touched, so it stays right,
+ * unless a SQLite call failed: an audit insert refused for a duplicate
+ * seq means another process appended unseen, so the next write reloads.
+ */
 static void
 tx_rollback(struct store_tx *tx)
 {
 	struct store *st = tx->st;
 
+	if (tx->failed)
+		st->head_valid = false;
 	/* SQLite may already have rolled back (disk full, I/O error). */
 	if (sqlite3_get_autocommit(tx->conn->db) != 0)
 		return;
