@@ -49,4 +49,51 @@ enum rc		 api_bundle_get(struct api *, struct http_req *,
 enum rc		 api_not_implemented(struct api *, struct http_req *,
 		    struct http_resp *, struct rc_why *);
 
+
+/*
+ * Handlers, one file per resource.  Each reads req, fills resp and
+ * returns RC_OK, or returns an error with why filled (see http.h).
+ */
+#define API_HANDLER(name) enum rc name(struct api *, struct http_req *, \
+    struct http_resp *, struct rc_why *)
+
+/* api_entries.c: registration entries (admin, local) */
+API_HANDLER(api_entries_list);
+API_HANDLER(api_entries_create);
+API_HANDLER(api_entries_count);
+API_HANDLER(api_entries_batch_delete);
+API_HANDLER(api_entry_get);
+API_HANDLER(api_entry_put);
+API_HANDLER(api_entry_patch);
+API_HANDLER(api_entry_delete);
+
+/* api_svids.c: minting for any ID of the trust domain (admin, local) */
+API_HANDLER(api_svids_x509);
+API_HANDLER(api_svids_jwt);
+
+/* api_attest.c: node attestation (anonymous) and join tokens (admin) */
+API_HANDLER(api_agent_attest);
+API_HANDLER(api_join_tokens_create);
+
+/* api_agent.c: the agent API (agent) and agent admin (admin, local) */
+API_HANDLER(api_agent_renew);
+API_HANDLER(api_agent_entries);
+API_HANDLER(api_agent_x509_svids);
+API_HANDLER(api_agent_jwt_svids);
+API_HANDLER(api_agent_bundles);
+API_HANDLER(api_agents_list);
+API_HANDLER(api_agents_count);
+API_HANDLER(api_agents_ban);
+API_HANDLER(api_agents_evict);
+API_HANDLER(api_agents_purge);
+
+/*
+ * entry_json.c: an entry to its JSON object (new reference), and a JSON
+ * object to an entry (filling e, which the caller clears), refusing
+ * unknown fields and wrong types with why naming the field.  With patch
+ * true only the members present are set, and present[] gets which.
+ */
+struct json_t;
+struct json_t	*api_entry_to_json(const struct store_entry *e);
+
 #endif

@@ -729,7 +729,8 @@ sign_tbs(struct cert_signer *s, unsigned char *tbs, int tbs_len,
 	cert.sig->flags |= ASN1_STRING_FLAG_BITS_LEFT;
 
 	*der = NULL;
-	n = ASN1_item_i2d((ASN1_VALUE *)&cert, der, ASN1_ITEM_rptr(cert_signed));
+	n = ASN1_item_i2d((ASN1_VALUE *)&cert, der,
+	    ASN1_ITEM_rptr(cert_signed));
 	if (n <= 0) {
 		rc = fail_crypto("encode certificate");
 		goto out;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../agent/agent.h"
 #include "cli.h"
 #include "conf.h"
 #include "log.h"
@@ -24,6 +25,10 @@ usage(FILE *f)
 	    "       svidca server validate --config FILE [flags as above]\n"
 	    "       svidca bundle show [--socket PATH] [--data-dir DIR]\n"
 	    "           [--format pem|spiffe]\n"
+	    "       svidca entry create|update|delete|show|list|count ...\n"
+	    "       svidca x509 mint | jwt mint | token generate ...\n"
+	    "       svidca agent run|healthcheck|list|show|count|ban|evict|purge\n"
+	    "       svidca datastore backup FILE\n"
 	    "       svidca version\n");
 }
 
@@ -157,6 +162,26 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "bundle") == 0 && argc >= 3 &&
 	    strcmp(argv[2], "show") == 0)
 		return cli_bundle_show(argc - 2, argv + 2);
+	if (argc < 3) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "entry") == 0)
+		return cli_entry(argc - 2, argv + 2);
+	if (strcmp(argv[1], "x509") == 0)
+		return cli_x509(argc - 2, argv + 2);
+	if (strcmp(argv[1], "jwt") == 0)
+		return cli_jwt(argc - 2, argv + 2);
+	if (strcmp(argv[1], "datastore") == 0)
+		return cli_datastore(argc - 2, argv + 2);
+	if (strcmp(argv[1], "token") == 0)
+		return cli_token(argc - 2, argv + 2);
+	if (strcmp(argv[1], "agent") == 0) {
+		if (strcmp(argv[2], "run") == 0 ||
+		    strcmp(argv[2], "healthcheck") == 0)
+			return agent_main(argc - 2, argv + 2);
+		return cli_agent(argc - 2, argv + 2);
+	}
 	if (strcmp(argv[1], "version") == 0) {
 		printf("svidca %s\n", SVIDCA_VERSION);
 		return 0;

@@ -163,4 +163,249 @@ enum rc		 store_audit_append(struct store_tx *,
 enum rc		 store_audit_head(struct store *, int64_t *count,
 		    char *head_hex) MUST_CHECK;
 
+/*
+ * Copy the database at db_path to dest (which must not exist) with
+ * SQLite's online backup, consistent even while a server writes to it.
+ */
+enum rc		 store_backup(const char *db_path, const char *dest,
+		    struct rc_why *why) MUST_CHECK;
+
+/* ---- registration entries ------------------------------------------ */
+
+#define STORE_ENTRY_ID_MAX	64	/* bytes of an entry ID, NUL excluded */
+
+struct store_selector {
+	char	*type;			/* owned, non-empty */
+	char	*value;			/* owned, non-empty */
+};
+
+/*
+ * A registration entry.  Every pointer member is owned by the struct and
+ * freed by store_entry_clear(); arrays may be NULL when their count is 0.
+ * Selectors are kept sorted (type, then value) and without duplicates by
+ * the store, so two entries' selector sets compare as arrays.
+ */
+struct store_entry {
+	char			 id[STORE_ENTRY_ID_MAX + 1];
+	char			*spiffe_id;
+	char			*parent_id;
+	struct store_selector	*selectors;
+	size_t			 n_selectors;
+	long			 x509_svid_ttl;	/* seconds, 0 = default */
+	long			 jwt_svid_ttl;	/* seconds, 0 = default */
+	char			**dns_names;	/* in order given */
+	size_t			 n_dns_names;
+	char			**federates_with; /* trust domain names */
+	size_t			 n_federates_with;
+	bool			 admin;
+	bool			 downstream;
+	bool			 store_svid;
+	time_t			 expires_at;	/* Unix seconds, 0 = never */
+	char			*hint;		/* may be NULL */
+	int64_t			 revision_number; /* set by the store */
+	time_t			 created_at;	/* set by the store */
+	char			*created_by;	/* actor that created it */
+};
+
+/* Free what e owns and zero it.  NULL is fine. */
+void		 store_entry_clear(struct store_entry *e);
+
+/* Free an array of n entries returned by a list call. */
+void		 store_entries_free(struct store_entry *v, size_t n);
+
+/*
+ * Create e inside tx.  An empty e->id gets a fresh random UUID (written
+ * back); a given one that exists gives RC_CONFLICT.  An entry with the
+ * same spiffe_id, parent_id and selector set as an existing one gives
+ * RC_CONFLICT with why->detail naming the existing entry's ID.  Sets
+ * revision_number to 1 and created_at to now.  Selectors are sorted and
+ * deduplicated in e.
+ */
+enum rc		 store_entry_create(struct store_tx *, struct store_entry *e,
+		    struct rc_why *why) MUST_CHECK;
+
+/* One entry by ID into *out (caller clears); RC_NOT_FOUND if none. */
+enum rc		 store_entry_get(struct store *, const char *id,
+		    struct store_entry *out) MUST_CHECK;
+
+/* The same inside a write transaction (reads what tx has written). */
+enum rc		 store_entry_get_tx(struct store_tx *, const char *id,
+		    struct store_entry *out) MUST_CHECK;
+
+/*
+ * Replace the stored entry e->id with e inside tx (created_at and
+ * created_by are kept from the stored one).  if_revision >= 0 must equal
+ * the stored revision_number, else RC_PRECONDITION.  RC_NOT_FOUND if no
+ * such entry; RC_CONFLICT as in create when the change would duplicate
+ * another entry.  On success e->revision_number is the new revision (old
+ * + 1) and created_at/created_by are filled.
+ */
+enum rc		 store_entry_update(struct store_tx *, struct store_entry *e,
+		    int64_t if_revision, struct rc_why *why) MUST_CHECK;
+
+/* Delete entry id inside tx; RC_NOT_FOUND if none. */
+enum rc		 store_entry_delete(struct store_tx *, const char *id)
+		    MUST_CHECK;
+
+enum store_match {
+	STORE_MATCH_EXACT = 0,	/* the same set */
+	STORE_MATCH_SUBSET,	/* entry's set is within the filter's */
+	STORE_MATCH_SUPERSET,	/* entry's set contains the filter's */
+	STORE_MATCH_ANY,	/* the sets share at least one */
+};
+
+/* A filter for listing and counting; NULL / 0 members do not filter. */
+struct store_entry_filter {
+	const char			*spiffe_id;
+	const char			*parent_id;
+	const struct store_selector	*selectors;
+	size_t				 n_selectors;
+	enum store_match		 selectors_match;
+	const char *const		*federates_with;
+	size_t				 n_federates_with;
+	enum store_match		 federates_with_match;
+	const char			*hint;
+	int				 downstream;	/* -1 any, 0, 1 */
+	int				 admin;		/* -1 any, 0, 1 */
+};
+
+/*
+ * List entries matching f, ordered by ID, at most page_size of them
+ * (1..PAGE_SIZE_MAX), starting after page_token ("" or NULL for the
+ * first page).  next_token (STORE_ENTRY_ID_MAX + 1 bytes) is set to the
+ * token of the next page, or "" when no more remain.  Served by indexes;
+ * never a scan of all entries per call when a filter is given.
+ */
+enum rc		 store_entry_list(struct store *,
+		    const struct store_entry_filter *f, const char *page_token,
+		    size_t page_size, struct store_entry **out, size_t *n,
+		    char *next_token) MUST_CHECK;
+
+/* Count the entries matching f. */
+enum rc		 store_entry_count(struct store *,
+		    const struct store_entry_filter *f, int64_t *count)
+		    MUST_CHECK;
+
+/*
+ * Entries whose parent_id is parent, in ID order, appended to *out and *n
+ * (grown with realloc; caller frees with store_entries_free).  Used by
+ * the agent sync, so it is one indexed lookup.
+ */
+enum rc		 store_entries_by_parent(struct store *, const char *parent,
+		    struct store_entry **out, size_t *n) MUST_CHECK;
+
+/*
+ * Node-alias entries for an agent: parent_id equals server_id and every
+ * selector of the entry is among sel[0..n_sel) (the agent's node
+ * selectors).  Appended as in store_entries_by_parent.
+ */
+enum rc		 store_entries_aliases(struct store *, const char *server_id,
+		    const struct store_selector *sel, size_t n_sel,
+		    struct store_entry **out, size_t *n) MUST_CHECK;
+
+/* Is there an entry with admin (or downstream) set for this SPIFFE ID? */
+enum rc		 store_entry_flags_for(struct store *, const char *spiffe_id,
+		    bool *admin, bool *downstream) MUST_CHECK;
+
+/*
+ * A number that rises with every committed change to entries, agents or
+ * join tokens (kept in memory, loaded at open); the agent sync's ETag
+ * and the role cache are keyed on it.
+ */
+uint64_t	 store_generation(struct store *);
+
+/* ---- attested agents ------------------------------------------------ */
+
+#define STORE_SERIAL_MAX	64	/* bytes of a serial in hex */
+
+struct store_agent {
+	char			*spiffe_id;	/* owned */
+	char			 attestation_type[32]; /* "join_token" ... */
+	struct store_selector	*selectors;	/* node selectors, owned */
+	size_t			 n_selectors;
+	char			 serial[STORE_SERIAL_MAX + 1]; /* current */
+	char			 new_serial[STORE_SERIAL_MAX + 1]; /* renewed,
+						 * not used yet; "" none */
+	time_t			 expires_at;	/* of the current SVID */
+	bool			 banned;
+	time_t			 created_at;
+	time_t			 updated_at;
+};
+
+void		 store_agent_clear(struct store_agent *);
+void		 store_agents_free(struct store_agent *v, size_t n);
+
+/* One agent by SPIFFE ID (caller clears *out); RC_NOT_FOUND if none. */
+enum rc		 store_agent_get(struct store *, const char *spiffe_id,
+		    struct store_agent *out) MUST_CHECK;
+
+/*
+ * Insert a, or replace the agent with the same SPIFFE ID (re-attestation
+ * keeps created_at, replaces selectors, serials and expiry).  A banned
+ * agent is never replaced: RC_DENIED.
+ */
+enum rc		 store_agent_put(struct store_tx *, const struct store_agent *a)
+		    MUST_CHECK;
+
+/*
+ * Record a renewal: new_serial becomes the agent's pending serial (its
+ * current one stays valid until the new one is first used).
+ */
+enum rc		 store_agent_set_new_serial(struct store_tx *,
+		    const char *spiffe_id, const char *new_serial,
+		    time_t expires_at) MUST_CHECK;
+
+/* The pending serial was used: it becomes current, the old one dies. */
+enum rc		 store_agent_promote_serial(struct store_tx *,
+		    const char *spiffe_id) MUST_CHECK;
+
+/* Ban (banned = 1) or delete (evict) an agent; RC_NOT_FOUND if none. */
+enum rc		 store_agent_ban(struct store_tx *, const char *spiffe_id)
+		    MUST_CHECK;
+enum rc		 store_agent_delete(struct store_tx *, const char *spiffe_id)
+		    MUST_CHECK;
+
+/* Delete agents (not banned) whose SVID expired before cutoff. */
+enum rc		 store_agent_purge(struct store_tx *, time_t cutoff,
+		    int64_t *deleted) MUST_CHECK;
+
+struct store_agent_filter {
+	const char	*spiffe_id;		/* exact, or NULL */
+	const char	*attestation_type;	/* exact, or NULL */
+	int		 banned;		/* -1 any, 0, 1 */
+};
+
+/* List and count agents, as store_entry_list (ordered by SPIFFE ID). */
+enum rc		 store_agent_list(struct store *,
+		    const struct store_agent_filter *f, const char *page_token,
+		    size_t page_size, struct store_agent **out, size_t *n,
+		    char *next_token, size_t token_len) MUST_CHECK;
+enum rc		 store_agent_count(struct store *,
+		    const struct store_agent_filter *f, int64_t *count)
+		    MUST_CHECK;
+
+/* ---- join tokens ---------------------------------------------------- */
+
+#define STORE_TOKEN_HASH_LEN	32	/* BLAKE2b-256 of the token */
+
+/* Record a token by its hash; the token itself is never stored. */
+enum rc		 store_token_put(struct store_tx *,
+		    const unsigned char *hash, const char *token_id,
+		    time_t expires_at) MUST_CHECK;
+
+/*
+ * Use a token once, inside tx: on success *token_id (65 bytes) gets its
+ * ID and the token is marked used in the same transaction, so of any
+ * number of concurrent attempts exactly one succeeds.  RC_UNAUTHENTICATED
+ * with why->detail "token already used", "token expired" or "unknown
+ * token" otherwise.
+ */
+enum rc		 store_token_use(struct store_tx *,
+		    const unsigned char *hash, time_t now, char *token_id,
+		    struct rc_why *why) MUST_CHECK;
+
+/* Delete tokens that expired before cutoff. */
+enum rc		 store_token_prune(struct store_tx *, time_t cutoff,
+		    int64_t *deleted) MUST_CHECK;
+
 #endif

@@ -37,6 +37,7 @@
 #define THREADS		4
 #define THREAD_ROUNDS	100
 #define BENCH_N		20000
+#define SERIAL_HEX	(2 * CERT_SERIAL_LEN + 1)
 
 static char	 tmpdir[64];
 static time_t	 now;
@@ -563,7 +564,7 @@ test_leaf_csr(struct authority *a, const char *file, bool ec, bool openssl)
 	X509_REQ *req = NULL;
 	unsigned char *der = NULL;
 	size_t len = 0;
-	char serial[2 * CERT_SERIAL_LEN + 1], what[256];
+	char serial[SERIAL_HEX], what[256];
 	time_t na = 0;
 	enum rc rc;
 
@@ -590,8 +591,8 @@ test_leaf_csr(struct authority *a, const char *file, bool ec, bool openssl)
 	if (rc == RC_OK) {
 		memset(&w, 0, sizeof(w));
 		w.id = id.str;
-		w.san = "URI:spiffe://" TD "/ns/prod/sa/web,DNS:web.example.org,"
-		    "DNS:*.svc.example.org,DNS:Localhost";
+		w.san = "URI:spiffe://" TD "/ns/prod/sa/web,"
+		    "DNS:web.example.org,DNS:*.svc.example.org,DNS:Localhost";
 		w.cn = "web.example.org";
 		w.org = ORG;
 		w.ku = ec ? KU_DIGITAL_SIGNATURE | KU_KEY_AGREEMENT :
@@ -621,7 +622,7 @@ test_leaf_shapes(struct authority *a)
 	struct csr *c;
 	unsigned char *der = NULL;
 	size_t len;
-	char serial[2 * CERT_SERIAL_LEN + 1];
+	char serial[SERIAL_HEX];
 	time_t na;
 	enum rc rc;
 
@@ -689,7 +690,7 @@ test_csr_extensions_ignored(struct authority *a)
 	struct csr *c;
 	unsigned char *der = NULL;
 	size_t len;
-	char serial[2 * CERT_SERIAL_LEN + 1], san[1024];
+	char serial[SERIAL_HEX], san[1024];
 	time_t na;
 	X509 *x;
 	int crit;
@@ -732,7 +733,7 @@ test_for_key(struct authority *a, const char *alg, bool ec)
 	EVP_PKEY *k;
 	unsigned char *der = NULL, *spki = NULL;
 	size_t len;
-	char serial[2 * CERT_SERIAL_LEN + 1], what[128];
+	char serial[SERIAL_HEX], what[128];
 	time_t na;
 	enum rc rc;
 	int n;
@@ -775,7 +776,7 @@ expect_leaf_bad(struct authority *a, const struct csr *c,
 	struct rc_why why;
 	unsigned char *der = (unsigned char *)&der;
 	size_t len = 1;
-	char serial[2 * CERT_SERIAL_LEN + 1], msg[512];
+	char serial[SERIAL_HEX], msg[512];
 	time_t na;
 	enum rc rc;
 
@@ -831,7 +832,7 @@ test_leaf_rules(struct authority *a)
 	char label64[70], name254[260], name253[260], msg[256];
 	unsigned char *der = NULL;
 	size_t i, len;
-	char serial[2 * CERT_SERIAL_LEN + 1];
+	char serial[SERIAL_HEX];
 	time_t na;
 
 	c = load_csr("good-p256.der", NULL);
@@ -948,9 +949,12 @@ test_helpers(struct authority *a)
 	unsigned char *der = NULL;
 	size_t len = 0;
 	char hex[65], *pem;
+	struct cert_leaf leaf;
+	struct spiffeid id;
 	BIO *bio;
 	X509 *x = NULL, *late;
 	EVP_PKEY *k;
+	time_t na;
 
 	cert_sha256_hex(abc, 3, hex);
 	CHECK(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb4"
@@ -999,6 +1003,22 @@ test_helpers(struct authority *a)
 	CHECK(cert_signer_new(a->root, k) == NULL,
 	    "signer with a key not the CA's: NULL");
 	CHECK(cert_signer_new(NULL, k) == NULL, "signer without CA: NULL");
+
+	/* A leaf cannot sign: its own key and certificate make no signer. */
+	make_id(&id, "spiffe://" TD "/not-a-ca");
+	memset(&leaf, 0, sizeof(leaf));
+	leaf.id = &id;
+	leaf.now = now;
+	leaf.ttl = TTL;
+	x = NULL;
+	if (cert_issue_for_key(a->signer, k, &leaf, &der, &len, hex, &na) ==
+	    RC_OK)
+		x = parse_der(der, len);
+	OPENSSL_free(der);
+	der = NULL;
+	CHECK(x != NULL && cert_signer_new(x, k) == NULL,
+	    "signer from a leaf (CA:FALSE): NULL");
+	X509_free(x);
 	EVP_PKEY_free(k);
 	k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	late = k == NULL ? NULL : cert_make_root(k, TD, ORG, now, now + 60);
@@ -1011,7 +1031,7 @@ test_helpers(struct authority *a)
 struct job {
 	struct authority	*a;
 	struct csr		*c;
-	char			 serials[THREAD_ROUNDS][2 * CERT_SERIAL_LEN + 1];
+	char			 serials[THREAD_ROUNDS][SERIAL_HEX];
 	int			 failures;
 };
 
@@ -1061,7 +1081,7 @@ test_threads(struct authority *a)
 	pthread_t th[THREADS];
 	struct job *jobs;
 	struct csr *c;
-	char (*all)[2 * CERT_SERIAL_LEN + 1];
+	char (*all)[SERIAL_HEX];
 	int i, k, started = 0, failures = 0, dups = 0;
 
 	c = load_csr("good-p256.der", NULL);
@@ -1120,7 +1140,7 @@ bench(struct authority *a)
 	size_t csr_len, len;
 	struct csr *c;
 	struct rc_why why;
-	char serial[2 * CERT_SERIAL_LEN + 1];
+	char serial[SERIAL_HEX];
 	double t0, t_parse, t_both;
 	time_t na;
 	int i, n, fails = 0;

@@ -233,9 +233,9 @@ test_limits(void)
 		const char *body = strchr((char *)der, '\n');
 
 		old = malloc(olen);
-		n = snprintf(old, olen, "-----BEGIN NEW CERTIFICATE REQUEST-----"
-		    "%.*s", (int)(strstr((char *)der, "-----END") -
-		    body), body);
+		n = snprintf(old, olen, "%s%.*s",
+		    "-----BEGIN NEW CERTIFICATE REQUEST-----",
+		    (int)(strstr((char *)der, "-----END") - body), body);
 		n += snprintf(old + n, olen - (size_t)n,
 		    "-----END NEW CERTIFICATE REQUEST-----\n");
 		rc = csr_parse_pem(old, (size_t)n, &c, &why);

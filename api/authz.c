@@ -1,0 +1,3 @@
+/* api/authz.c: being written */
+
+int authz_placeholder_;

@@ -1,0 +1,3 @@
+/* ca/attest.c: being written */
+
+int attest_placeholder_;

@@ -1,0 +1,3 @@
+/* ca/entry.c: being written */
+
+int entry_placeholder_;
