@@ -158,6 +158,8 @@ struct cert_signer {
 	EVP_PKEY	*key;		/* its private key, up-ref'd */
 	EVP_MD		*md;		/* digest for signatures, owned */
 	time_t		 not_after;	/* the CA's notAfter, Unix s */
+	char		 td[SPIFFEID_TD_MAX + 1];	/* CA's trust domain */
+	size_t		 td_len;	/* 0 if the CA names none */
 	ASN1_INTEGER	*version;	/* 2 (v3), owned */
 	ASN1_TYPE	*issuer;	/* CA subject DER verbatim, owned */
 	X509_ALGOR	*sig_alg;	/* signature algorithm, owned */
@@ -778,6 +780,17 @@ issue_spki(struct cert_signer *s, const unsigned char *spki, size_t len,
 		goto out;
 
 	/*
+	 * X5-07: a signing certificate's ID "SHOULD be in the trust domain
+	 * of the leaves it issues"; we never sign one outside it.
+	 */
+	if (s->td_len > 0 && (leaf->id->td_len != s->td_len ||
+	    memcmp(leaf->id->str + SPIFFEID_SCHEME_LEN, s->td, s->td_len) !=
+	    0)) {
+		rc = RC_DENIED;
+		goto out;
+	}
+
+	/*
 	 * notAfter never past the issuer's (IO-09).  An expired authority
 	 * is the rotation's fault, reported once by the caller, not here.
 	 */
@@ -966,6 +979,46 @@ make_sig_alg(EVP_PKEY *key, const EVP_MD *md)
 }
 
 /*
+ * The trust domain of the CA's SPIFFE ID (its URI SAN spiffe://<td>) into
+ * s->td; none (td_len 0) when it carries no such URI.
+ */
+static void
+get_ca_td(X509 *ca, struct cert_signer *s)
+{
+	GENERAL_NAMES *gens;
+	const ASN1_IA5STRING *uri;
+	const char *p, *slash;
+	size_t len, n;
+	int i;
+
+	s->td_len = 0;
+	gens = X509_get_ext_d2i(ca, NID_subject_alt_name, NULL, NULL);
+	for (i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+
+		if (g->type != GEN_URI)
+			continue;
+		uri = g->d.uniformResourceIdentifier;
+		p = (const char *)ASN1_STRING_get0_data(uri);
+		len = (size_t)ASN1_STRING_length(uri);
+		if (len <= SPIFFEID_SCHEME_LEN ||
+		    memcmp(p, SPIFFEID_SCHEME, SPIFFEID_SCHEME_LEN) != 0)
+			continue;
+		p += SPIFFEID_SCHEME_LEN;
+		len -= SPIFFEID_SCHEME_LEN;
+		slash = memchr(p, '/', len);
+		n = slash == NULL ? len : (size_t)(slash - p);
+		if (n == 0 || n > SPIFFEID_TD_MAX)
+			continue;
+		memcpy(s->td, p, n);
+		s->td[n] = '\0';
+		s->td_len = n;
+		break;
+	}
+	GENERAL_NAMES_free(gens);
+}
+
+/*
  * The CA's key identifier: its SKI extension, or for a CA without one
  * the SHA-1 of its key bits, which is what the SKI would have held.
  */
@@ -1023,6 +1076,7 @@ cert_signer_new(X509 *ca, EVP_PKEY *key)
 	s->ca = ca;
 	s->key = key;
 	s->not_after = cert_not_after(ca);
+	get_ca_td(ca, s);
 	/* Only EC P-256, P-384 and RSA up to 8192 bits sign. */
 	size = EVP_PKEY_get_size(key);
 	s->md = fetch_digest(key);

@@ -72,7 +72,10 @@ enum rc		 cert_check_leaf(const struct cert_leaf *, struct rc_why *why)
 /*
  * Issue an X.509-SVID for csr under signer.  On success *der holds the
  * leaf (caller OPENSSL_free()s), serial_hex the lowercase serial (at least
- * 2*CERT_SERIAL_LEN+1 bytes) and *not_after the expiry.
+ * 2*CERT_SERIAL_LEN+1 bytes) and *not_after the expiry.  RC_BAD_REQUEST
+ * when cert_check_leaf() fails, RC_DENIED for an ID outside the trust
+ * domain of the signer's own URI SAN, RC_UNAVAILABLE once the signer has
+ * expired, RC_CRYPTO or RC_NOMEM for our faults.  Thread-safe.
  */
 enum rc		 cert_issue(struct cert_signer *, const struct csr *,
 		    const struct cert_leaf *, unsigned char **der,

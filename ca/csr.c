@@ -47,12 +47,6 @@
 #define CSR_RSA_MAX	4096		/* bits, DESIGN.md leaf profile */
 #define CSR_RSA_E	65537UL		/* the one public exponent taken */
 
-/*
- * Ceiling on PEM text: base64 grows DER by 4/3, line breaks and the
- * armour lines add a little; twice the DER ceiling covers both.
- */
-#define CSR_PEM_MAX	(2 * CSR_DER_MAX)
-
 #define R_NOT_CSR	"csr: not a PKCS#10 request"
 #define R_BAD_SIG	"csr: signature does not verify"
 #define R_RSA_SMALL	"csr: RSA key below 2048 bits"

@@ -16,6 +16,8 @@
 #define HTTP_PEER_CHAIN_MAX	8	/* certificates a peer may present */
 
 #define CSR_DER_MAX		(16 * 1024)	/* bytes of one CSR */
+/* PEM grows DER by 4/3 plus line breaks and armour: twice covers it. */
+#define CSR_PEM_MAX		(2 * CSR_DER_MAX)	/* bytes of one PEM CSR */
 #define CERT_DNS_MAX		64	/* DNS SANs on one SVID */
 #define CERT_DNS_NAME_MAX	253	/* bytes, RFC 1035 */
 #define JWT_AUD_MAX		16	/* audiences on one JWT-SVID */

@@ -929,6 +929,19 @@ test_leaf_rules(struct authority *a)
 	l2.ttl = -5;
 	expect_leaf_bad(a, c, &l2, "ttl", "DESIGN.md TTLs", "ttl negative");
 
+	/* X5-07: nothing outside the signer's trust domain. */
+	l2 = leaf;
+	make_id(&td_only, "spiffe://other.org/web");
+	l2.id = &td_only;
+	CHECK(cert_issue(a->signer, c, &l2, &der, &len, serial, &na) ==
+	    RC_DENIED && der == NULL, "ID in another trust domain: RC_DENIED");
+	make_id(&td_only, "spiffe://" TD ".evil/web");
+	CHECK(cert_issue(a->signer, c, &l2, &der, &len, serial, &na) ==
+	    RC_DENIED, "ID in a longer trust domain: RC_DENIED");
+	make_id(&td_only, "spiffe://example.or/web");
+	CHECK(cert_issue(a->signer, c, &l2, &der, &len, serial, &na) ==
+	    RC_DENIED, "ID in a prefix of the trust domain: RC_DENIED");
+
 	/* An authority past its end signs nothing. */
 	l2 = leaf;
 	l2.now = cert_not_after(a->root);
