@@ -5,6 +5,7 @@
  */
 #include "api.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -14,12 +15,17 @@
 #include "../ca/spiffeid.h"
 #include "../server/log.h"
 
-/*
- * Roles of a peer whose chain verified: admin when its ID is one of
- * conf->admin_ids, compared in parsed form.  Returns 0 for none.
- */
-unsigned
-api_peer_roles(struct api *api, const struct spiffeid *id)
+#define API_MOD		"api"
+/* Odd 64-bit constant (2^64 / golden ratio) spreading the view's gen. */
+#define API_GEN_MIX	0x9e3779b97f4a7c15ULL
+#define API_AGENT_PREFIX "/svidca/agent/"	/* path of every agent ID */
+
+/* Agent serial changes (promotion) happen one at a time. */
+static pthread_mutex_t api_serial_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Is id one of conf->admin_ids, compared in parsed form? */
+static bool
+is_admin_id(const struct api *api, const struct spiffeid *id)
 {
 	struct spiffeid admin;
 	struct rc_why why;
@@ -32,16 +38,144 @@ api_peer_roles(struct api *api, const struct spiffeid *id)
 		    "admin_ids", &why) != RC_OK)
 			continue;
 		if (spiffeid_is_equal(&admin, id))
-			return HTTP_ROLE_ADMIN;
+			return true;
 	}
-	/*
-	 * XXX(agent-roles): attested agents and downstream entries hold
-	 * no role yet, so the agent and downstream routes refuse every
-	 * caller; acceptable while those routes answer 501 anyway.  Fix:
-	 * look the ID up among current agents and downstream entries in
-	 * the store and grant HTTP_ROLE_AGENT or HTTP_ROLE_DOWNSTREAM.
-	 */
-	return 0;
+	return false;
+}
+
+/* store_write() callback: promote the pending serial, with its record. */
+static enum rc
+on_promote(struct store_tx *tx, void *arg)
+{
+	const struct store_audit *rec = arg;
+	enum rc rc;
+
+	rc = store_agent_promote_serial(tx, rec->subject);
+	if (rc != RC_OK)
+		return rc;
+	return store_audit_append(tx, rec, NULL);
+}
+
+/*
+ * The agent id presents the serial that its renewal handed out: make it
+ * current, so the serial it replaces is refused from now on (openapi.yaml,
+ * POST /v1/agent/renew).  Under api_serial_lock the agent is read again
+ * first, so two connections using the new SVID at once promote it once.
+ * True when serial is the agent's current serial afterwards.
+ */
+static bool
+promote_serial(struct api *api, const char *id, const char *serial)
+{
+	struct store_agent a;
+	struct store_audit rec;
+	bool current = false;
+	enum rc rc = RC_INTERNAL;
+
+	memset(&a, 0, sizeof(a));
+	pthread_mutex_lock(&api_serial_lock);
+	rc = store_agent_get(api->store, id, &a);
+	if (rc != RC_OK || a.banned)
+		goto out;
+	if (strcmp(a.serial, serial) == 0) {
+		current = true;
+		goto out;
+	}
+	if (strcmp(a.new_serial, serial) != 0)
+		goto out;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.actor = id;
+	rec.action = "agent.promote";
+	rec.subject = id;
+	rec.outcome = "ok";
+	rec.serial = serial;
+	rc = store_write(api->store, on_promote, &rec);
+	if (rc != RC_OK) {
+		log_error(API_MOD, "cannot promote the renewed agent svid "
+		    "id=%s serial=%s code=\"%s\"", id, serial, rc_str(rc));
+		goto out;
+	}
+	log_info(API_MOD, "renewed agent svid in use, previous one refused "
+	    "id=%s serial=%s", id, serial);
+	current = true;
+out:
+	pthread_mutex_unlock(&api_serial_lock);
+	store_agent_clear(&a);
+	return current;
+}
+
+/*
+ * Does the peer hold a current agent SVID: a stored agent, not banned,
+ * whose current serial, or pending one (then promoted), it presents?
+ * Every attestor names its agents under API_AGENT_PREFIX, so no other
+ * ID is looked up.
+ */
+static bool
+is_current_agent(struct api *api, const struct spiffeid *id,
+    const char *serial)
+{
+	struct store_agent a;
+	bool current = false;
+	enum rc rc = RC_INTERNAL;
+
+	if (serial == NULL || serial[0] == '\0' ||
+	    strncmp(spiffeid_get0_path(id), API_AGENT_PREFIX,
+	    strlen(API_AGENT_PREFIX)) != 0)
+		return false;
+	memset(&a, 0, sizeof(a));
+	rc = store_agent_get(api->store, id->str, &a);
+	if (rc != RC_OK) {
+		if (rc != RC_NOT_FOUND)
+			log_error(API_MOD, "cannot read the agent id=%s "
+			    "code=\"%s\"", id->str, rc_str(rc));
+		goto out;
+	}
+	if (a.banned)
+		goto out;
+	if (strcmp(a.serial, serial) == 0)
+		current = true;
+	else if (a.new_serial[0] != '\0' && strcmp(a.new_serial, serial) == 0)
+		current = promote_serial(api, id->str, serial);
+out:
+	store_agent_clear(&a);
+	return current;
+}
+
+/*
+ * Roles of a peer whose chain verified, presenting a leaf with this
+ * serial (lowercase hex): admin when its ID is in conf->admin_ids or is
+ * the SPIFFE ID of an entry marked admin; downstream for an entry marked
+ * downstream; agent for a current agent SVID (see is_current_agent).
+ * Returns 0 for none.  http.c caches the answer per connection until
+ * the generation of api_trust_get() changes, which every store change
+ * does, so a ban or an eviction reaches open connections at once.
+ */
+unsigned
+api_peer_roles(struct api *api, const struct spiffeid *id,
+    const char *serial)
+{
+	unsigned roles = 0;
+	bool admin = false, downstream = false;
+	enum rc rc = RC_INTERNAL;
+
+	if (is_admin_id(api, id))
+		roles |= HTTP_ROLE_ADMIN;
+	if (api->store == NULL)
+		return roles;
+
+	rc = store_entry_flags_for(api->store, id->str, &admin, &downstream);
+	if (rc != RC_OK && rc != RC_NOT_FOUND)
+		log_error(API_MOD, "cannot read entry flags id=%s code=\"%s\"",
+		    id->str, rc_str(rc));
+	else if (rc == RC_OK) {
+		if (admin)
+			roles |= HTTP_ROLE_ADMIN;
+		if (downstream)
+			roles |= HTTP_ROLE_DOWNSTREAM;
+	}
+	if (is_current_agent(api, id, serial))
+		roles |= HTTP_ROLE_AGENT;
+	return roles;
 }
 
 /*
@@ -77,14 +211,22 @@ api_is_ready(struct api *api)
 }
 
 /*
- * The current view's trust store, up-ref'd (caller frees), and its
- * generation; NULL before the CA has a view.
+ * The current view's trust store, up-ref'd (caller frees), and a
+ * generation that changes with the view and with every store change, so
+ * that the roles cached on open connections are worked out again after
+ * a rotation, a ban, an eviction, a renewal or an entry change.  The
+ * store's generation (a large number rising by one a change) is XORed
+ * with the view's times API_GEN_MIX: a change of either alone always
+ * changes the result, and a change of both could cancel out only if the
+ * store's moved by a pseudo-random 64-bit amount.  NULL before the CA
+ * has a view.
  */
 X509_STORE *
 api_trust_get(struct api *api, uint64_t *generation)
 {
 	struct ca_view *v;
 	X509_STORE *s = NULL;
+	uint64_t sg;
 
 	*generation = 0;
 	if (api->ca == NULL)
@@ -94,7 +236,8 @@ api_trust_get(struct api *api, uint64_t *generation)
 		return NULL;
 	if (v->trust != NULL && X509_STORE_up_ref(v->trust) == 1)
 		s = v->trust;
-	*generation = v->generation;
+	sg = api->store == NULL ? 0 : store_generation(api->store);
+	*generation = (v->generation * API_GEN_MIX) ^ sg;
 	ca_view_put(api->ca, v);
 	return s;
 }

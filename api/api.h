@@ -21,10 +21,14 @@ struct api {
 };
 
 /*
- * Roles of a verified peer SVID (admin when its ID is in admin_ids).
- * Called by http.c after the chain verified against the bundle.
+ * Roles of a verified peer SVID with leaf serial (lowercase hex): admin
+ * (admin_ids, or an entry marked admin), downstream (an entry marked
+ * downstream), agent (a current agent SVID; presenting the serial of a
+ * renewal promotes it).  Called by http.c after the chain verified
+ * against the bundle.
  */
-unsigned	 api_peer_roles(struct api *, const struct spiffeid *id);
+unsigned	 api_peer_roles(struct api *, const struct spiffeid *id,
+		    const char *serial);
 
 /* Is a local uid allowed on the admin socket (root, ours, configured)? */
 bool		 api_uid_is_admin(struct api *, uid_t uid);

@@ -678,7 +678,7 @@ identify_tls(struct http *h, struct MHD_Connection *mc, struct http_conn *c)
 		    NULL, "no trust bundle to verify against");
 	else if (verify_chain(store, peers, n, c, &why) == RC_OK) {
 		c->roles = h->hooks.peer_roles == NULL ? 0 :
-		    h->hooks.peer_roles(h->api, &c->id);
+		    h->hooks.peer_roles(h->api, &c->id, c->serial);
 		X509_STORE_free(store);
 		return;
 	}
@@ -1108,6 +1108,7 @@ req_set_caller(struct http_req *req, const struct http_conn *c, bool local)
 {
 	req->roles = c->roles | HTTP_ROLE_ANON;
 	req->is_local = local;
+	(void)snprintf(req->peer_addr, sizeof(req->peer_addr), "%s", c->addr);
 	req->has_peer_id = c->has_id;
 	if (c->has_id) {
 		req->peer_id = c->id;

@@ -49,6 +49,8 @@ struct http_req {
 	char		 peer_serial[64]; /* its serial, lowercase hex */
 	bool		 is_local;	/* came over the admin socket */
 	uid_t		 peer_uid;	/* SO_PEERCRED uid when is_local */
+	char		 peer_addr[64];	/* source IP address as text; "uid:N"
+					 * on the admin socket */
 	const char	*params[HTTP_PARAMS_MAX]; /* route captures */
 	char		 actor[SPIFFEID_MAX + 16]; /* "spiffe://.." or "uid:N" */
 };
@@ -93,8 +95,12 @@ void		 http_resp_json(struct http_resp *, int status, char *text);
  * http.c can be tested on its own with a route table of its test.
  */
 struct http_hooks {
-	/* Roles held by a peer whose chain verified, by its SPIFFE ID. */
-	unsigned	(*peer_roles)(struct api *, const struct spiffeid *);
+	/*
+	 * Roles held by a peer whose chain verified, by its SPIFFE ID and
+	 * the serial of its leaf (lowercase hex, as in http_req).
+	 */
+	unsigned	(*peer_roles)(struct api *, const struct spiffeid *,
+			    const char *serial);
 	/* May this local uid use the admin socket? */
 	bool		(*uid_ok)(struct api *, uid_t);
 	/* Is the server ready (/ready)? */

@@ -25,9 +25,20 @@
 
 #define CONF_FILE_MAX		(1024 * 1024)	/* bytes of a config file */
 #define KEY_FILE_MAX		(64 * 1024)	/* bytes of a sealed key file */
+#define CLI_FILE_MAX		(4 * 1024 * 1024) /* bytes, CLI input file */
 #define PATH_MAX_SVIDCA		4096	/* bytes of a file path we build */
 
 #define PAGE_SIZE_DEFAULT	500	/* list rows by default */
 #define PAGE_SIZE_MAX		5000	/* list rows at most */
+
+#define ATTEST_CHAIN_MAX	8	/* certificates of x509pop evidence */
+#define ATTEST_CERT_MAX		(16 * 1024)	/* bytes of one of them */
+#define ATTEST_SELECTORS_MAX	64	/* node selectors of one agent */
+#define ATTEST_SELECTOR_MAX	1024	/* bytes of one selector value */
+#define ATTEST_SESSIONS_MAX	1024	/* x509pop challenges open at once */
+#define ATTEST_JWT_MAX		16384	/* bytes of a JWT as evidence */
+#define ATTEST_JWKS_MAX		(256 * 1024)	/* bytes of one JWKS */
+#define ATTEST_REPLAY_MAX	65536	/* JWTs remembered against replay */
+#define ATTEST_PEERS_MAX	4096	/* source addresses rate-limited */
 
 #endif

@@ -26,6 +26,7 @@
 
 #include <libconfig.h>
 
+#include "../ca/attest.h"
 #include "../ca/spiffeid.h"
 #include "log.h"
 
@@ -35,6 +36,9 @@
 #define CONF_BODY_LIMIT		(1024L * 1024 * 1024)	/* bytes */
 #define CONF_THREADS_LIMIT	1024L			/* threads */
 #define CONF_UID_LIMIT		4294967294LL	/* (uid_t)-1 is "none" */
+#define CONF_RATE_LIMIT		1000000L		/* attestations */
+#define CONF_JWKS_REFRESH_LIMIT	86400L			/* s */
+#define CONF_TOKEN_AGE_LIMIT	86400L			/* s */
 
 struct conf_key;
 
@@ -435,6 +439,424 @@ out:
 	return rc;
 }
 
+/* --- node_attestors --- */
+
+/*
+ * The nested groups below load their members through load_group() and
+ * refuse through refuse_at(), both defined with the file reader below.
+ */
+static enum rc	 load_group(struct conf *c, const struct conf_key *keys,
+		    size_t n, const config_setting_t *group, const char *path,
+		    const char *prefix, struct rc_why *why);
+static enum rc	 refuse_at(struct rc_why *why, const char *file,
+		    unsigned line, const char *prefix, const char *key,
+		    const char *field, const char *rule, const char *fmt, ...)
+		    PRINTF_LIKE(8, 9);
+
+/* Where setting s sits: its file (or path) and line. */
+static const char *
+setting_file(const config_setting_t *s, const char *path)
+{
+	const char *f = config_setting_source_file(s);
+
+	return f != NULL ? f : path;
+}
+
+/*
+ * The name of an issuer, or a claim whose value becomes part of an agent
+ * ID: one SPIFFE ID path segment (SPIFFE-ID 2.2, checklist ID-10, ID-12).
+ */
+static enum rc
+check_segment(const struct conf *c, const struct conf_key *k,
+    struct rc_why *why)
+{
+	const char *v = field_of_const(c, k);
+
+	if (!attest_is_segment(v, strlen(v)))
+		return rc_why_set(why, RC_BAD_REQUEST, k->name, "ID-12",
+		    "\"%s\" is not one SPIFFE ID path segment: use "
+		    "A-Z a-z 0-9 . - _, not \".\" or \"..\" (SPIFFE-ID 2.2)",
+		    v);
+	return RC_OK;
+}
+
+/*
+ * A claim name: printable, and without ':' because it goes into the
+ * selector value "claim:<name>:<value>", where a colon would make two
+ * claims read alike.
+ */
+static bool
+is_claim_name(const char *v)
+{
+	size_t i;
+
+	if (v[0] == '\0')
+		return false;
+	for (i = 0; v[i] != '\0'; i++)
+		if (v[i] < 0x21 || v[i] > 0x7e || v[i] == ':')
+			return false;
+	return true;
+}
+
+static enum rc
+check_claim(const struct conf *c, const struct conf_key *k,
+    struct rc_why *why)
+{
+	const char *v = field_of_const(c, k);
+
+	if (!is_claim_name(v))
+		return rc_why_set(why, RC_BAD_REQUEST, k->name, NULL,
+		    "\"%s\" is not a claim name: printable ASCII without "
+		    "spaces or ':'", v);
+	return RC_OK;
+}
+
+/* jwks_url: empty, or an https URL (the keys must come over TLS). */
+static enum rc
+check_https_url(const struct conf *c, const struct conf_key *k,
+    struct rc_why *why)
+{
+	const char	*v = field_of_const(c, k);
+	size_t		 i;
+
+	if (v[0] == '\0')
+		return RC_OK;
+	if (strncmp(v, "https://", 8) != 0 || v[8] == '\0')
+		return rc_why_set(why, RC_BAD_REQUEST, k->name, NULL,
+		    "\"%s\" is not an https:// URL", v);
+	for (i = 0; v[i] != '\0'; i++)
+		if (v[i] < 0x21 || v[i] > 0x7e)
+			return rc_why_set(why, RC_BAD_REQUEST, k->name, NULL,
+			    "byte 0x%02X at offset %zu does not belong in a "
+			    "URL", (unsigned char)v[i], i);
+	return RC_OK;
+}
+
+static enum rc
+load_bool(struct conf *c, const struct conf_key *k, const config_setting_t *s,
+    const char *path, struct rc_why *why)
+{
+	(void)path;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return rc_why_set(why, RC_BAD_REQUEST, k->name, NULL,
+		    "expected true or false, got %s",
+		    type_name(config_setting_type(s)));
+	*(bool *)field_of(c, k) = config_setting_get_bool(s) != 0;
+	return RC_OK;
+}
+
+/*
+ * A list of at most max strings, each non-empty and shorter than width,
+ * into the array at dst (max rows of width bytes); *n gets the count.
+ * check, when not NULL, refuses a string.  The file's list replaces the
+ * old one only when every element is good.
+ */
+static enum rc
+load_strings(const struct conf_key *k, const config_setting_t *s, char *dst,
+    size_t max, size_t width, size_t *n, bool (*check)(const char *),
+    const char *what, struct rc_why *why)
+{
+	const char	*v;
+	unsigned	 i, len;
+	int		 type = config_setting_type(s);
+
+	if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
+		return rc_why_set(why, RC_BAD_REQUEST, k->name, NULL,
+		    "expected a list of %s, got %s", what, type_name(type));
+	if ((size_t)config_setting_length(s) > max)
+		return rc_why_set(why, RC_BAD_REQUEST, k->name, NULL,
+		    "%d entries, over the limit of %zu",
+		    config_setting_length(s), max);
+	len = (unsigned)config_setting_length(s);
+	for (i = 0; i < len; i++) {
+		v = config_setting_get_string(config_setting_get_elem(s, i));
+		if (v == NULL || v[0] == '\0' || strlen(v) >= width ||
+		    (check != NULL && !check(v))) {
+			(void)rc_why_set(why, RC_BAD_REQUEST, k->name, NULL,
+			    "expected %s, %s", what, v == NULL ?
+			    "got another type" : v[0] == '\0' ?
+			    "got an empty string" : strlen(v) >= width ?
+			    "got one too long" : "got one that is not");
+			return refuse_entry(why, i);
+		}
+	}
+	for (i = 0; i < len; i++) {
+		v = config_setting_get_string(config_setting_get_elem(s, i));
+		memcpy(dst + (size_t)i * width, v, strlen(v) + 1);
+	}
+	*n = len;
+	return RC_OK;
+}
+
+static enum rc
+load_ca_files(struct conf *c, const struct conf_key *k,
+    const config_setting_t *s, const char *path, struct rc_why *why)
+{
+	(void)path;
+	return load_strings(k, s, &c->x509pop_ca_files[0][0],
+	    CONF_CA_FILES_MAX, CONF_STR_MAX, &c->n_x509pop_ca_files, NULL,
+	    "file names", why);
+}
+
+/* The issuer whose selector_claims the field of k is. */
+static struct conf_jwt_issuer *
+issuer_of(struct conf *c, const struct conf_key *k)
+{
+	return (struct conf_jwt_issuer *)(void *)((char *)field_of(c, k) -
+	    offsetof(struct conf_jwt_issuer, selector_claims));
+}
+
+static enum rc
+load_claims(struct conf *c, const struct conf_key *k,
+    const config_setting_t *s, const char *path, struct rc_why *why)
+{
+	struct conf_jwt_issuer *iss = issuer_of(c, k);
+
+	(void)path;
+	return load_strings(k, s, &iss->selector_claims[0][0],
+	    CONF_JWT_CLAIMS_MAX, CONF_NAME_MAX, &iss->n_selector_claims,
+	    is_claim_name, "claim names (printable, no ':')", why);
+}
+
+#define ISTR(f, chk, empty)						\
+	{ #f, load_str, (chk), offsetof(struct conf_jwt_issuer, f),	\
+	    sizeof(((struct conf_jwt_issuer *)NULL)->f), 0, 0, false,	\
+	    (empty), false }
+#define INUM(f, lo, hi)							\
+	{ #f, load_num, check_range, offsetof(struct conf_jwt_issuer, f), \
+	    sizeof(((struct conf_jwt_issuer *)NULL)->f), (lo), (hi), false, \
+	    false, false }
+
+/*
+ * The keys of one issuer of node_attestors.jwt.  Offsets are within
+ * struct conf_jwt_issuer; load_jwt() moves them onto the issuer it
+ * loads, so the loaders and checks above work unchanged.
+ */
+static const struct conf_key conf_jwt_keys[] = {
+	ISTR(name, check_segment, false),
+	ISTR(issuer, check_printable, false),
+	ISTR(audience, check_printable, false),
+	ISTR(jwks_file, check_set, false),
+	ISTR(jwks_url, check_https_url, false),
+	ISTR(jwks_ca_file, check_set, false),
+	INUM(jwks_refresh, 1, CONF_JWKS_REFRESH_LIMIT),
+	ISTR(node_claim, check_claim, false),
+	{ "selector_claims", load_claims, NULL,
+	    offsetof(struct conf_jwt_issuer, selector_claims), 0, 0, 0,
+	    false, false, false },
+	INUM(max_token_age, 1, CONF_TOKEN_AGE_LIMIT),
+};
+
+#undef ISTR
+#undef INUM
+
+#define CONF_JWT_NKEYS	(sizeof(conf_jwt_keys) / sizeof(conf_jwt_keys[0]))
+
+static void
+jwt_issuer_defaults(struct conf_jwt_issuer *iss)
+{
+	memset(iss, 0, sizeof(*iss));
+	iss->jwks_refresh = 300;
+	iss->max_token_age = 3600;
+}
+
+/*
+ * What one issuer needs besides good values: a name, an issuer, an
+ * audience and a node claim, and its keys from exactly one place.  The
+ * node claim is required because the agent's ID is made of its value: an
+ * issuer without one could not tell two nodes apart.  Names and issuers
+ * are unique among issuers[0..i].  The reason (no prefix) goes to why.
+ */
+static enum rc
+check_issuer(const struct conf *c, size_t i, struct rc_why *why)
+{
+	const struct conf_jwt_issuer	*iss = &c->jwt_issuers[i];
+	size_t				 j;
+
+	if (iss->name[0] == '\0')
+		return rc_why_set(why, RC_BAD_REQUEST, "name", NULL,
+		    "name: must be set: it goes into the agent IDs "
+		    "(.../svidca/agent/jwt/<name>/...)");
+	if (iss->issuer[0] == '\0')
+		return rc_why_set(why, RC_BAD_REQUEST, "issuer", NULL,
+		    "issuer: must be set to the \"iss\" of its tokens");
+	if (iss->audience[0] == '\0')
+		return rc_why_set(why, RC_BAD_REQUEST, "audience", NULL,
+		    "audience: must be set to the \"aud\" naming this server");
+	if (iss->node_claim[0] == '\0')
+		return rc_why_set(why, RC_BAD_REQUEST, "node_claim", NULL,
+		    "node_claim: must be set to the claim whose value names "
+		    "the node (a path segment unique per node)");
+	if ((iss->jwks_file[0] == '\0') == (iss->jwks_url[0] == '\0'))
+		return rc_why_set(why, RC_BAD_REQUEST, "jwks_file", NULL,
+		    "set exactly one of jwks_file and jwks_url");
+	if (iss->jwks_ca_file[0] != '\0' && iss->jwks_url[0] == '\0')
+		return rc_why_set(why, RC_BAD_REQUEST, "jwks_ca_file", NULL,
+		    "jwks_ca_file: only goes with jwks_url");
+	for (j = 0; j < i; j++) {
+		if (strcmp(c->jwt_issuers[j].name, iss->name) == 0)
+			return rc_why_set(why, RC_BAD_REQUEST, "name", NULL,
+			    "name: \"%s\" is already the name of issuer %zu",
+			    iss->name, j + 1);
+		if (strcmp(c->jwt_issuers[j].issuer, iss->issuer) == 0)
+			return rc_why_set(why, RC_BAD_REQUEST, "issuer", NULL,
+			    "issuer: \"%s\" is already issuer %zu",
+			    iss->issuer, j + 1);
+	}
+	return RC_OK;
+}
+
+/* Refuse setting s: "FILE:LINE: <prefix><key>: <reason in why>". */
+static enum rc
+refuse_setting(struct rc_why *why, const config_setting_t *s,
+    const char *path, const char *prefix, const char *key)
+{
+	char		 reason[RC_DETAIL_MAX];
+	const char	*field = why->field, *rule = why->rule;
+
+	(void)snprintf(reason, sizeof(reason), "%s", why->detail);
+	return refuse_at(why, setting_file(s, path),
+	    config_setting_source_line(s), prefix, key, field, rule, "%s",
+	    reason);
+}
+
+/*
+ * node_attestors.jwt: a list of groups, one per issuer.  The list
+ * replaces the issuers c held.
+ */
+static enum rc
+load_jwt(struct conf *c, const struct conf_key *k, const config_setting_t *s,
+    const char *path, struct rc_why *why)
+{
+	static const char	 prefix[] = "node_attestors.";
+	struct conf_key		 keys[CONF_JWT_NKEYS];
+	const config_setting_t	*e;
+	char			 name[32], inner[64];
+	size_t			 i, j, n, base;
+	enum rc			 rc;
+
+	if (config_setting_type(s) != CONFIG_TYPE_LIST) {
+		(void)rc_why_set(why, RC_BAD_REQUEST, k->name, NULL,
+		    "expected a list of issuer groups ( { ... }, ... ), got "
+		    "%s", type_name(config_setting_type(s)));
+		return refuse_setting(why, s, path, prefix, k->name);
+	}
+	n = (size_t)config_setting_length(s);
+	if (n > CONF_JWT_ISSUERS_MAX) {
+		(void)rc_why_set(why, RC_BAD_REQUEST, k->name, NULL,
+		    "%zu issuers, over the limit of %d", n,
+		    CONF_JWT_ISSUERS_MAX);
+		return refuse_setting(why, s, path, prefix, k->name);
+	}
+
+	c->n_jwt_issuers = 0;
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned)i);
+		(void)snprintf(name, sizeof(name), "jwt.%zu", i + 1);
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+			(void)rc_why_set(why, RC_BAD_REQUEST, k->name, NULL,
+			    "expected a group { name = ...; ... }, got %s",
+			    type_name(config_setting_type(e)));
+			return refuse_setting(why, e, path, prefix, name);
+		}
+		jwt_issuer_defaults(&c->jwt_issuers[i]);
+		base = offsetof(struct conf, jwt_issuers) +
+		    i * sizeof(struct conf_jwt_issuer);
+		memcpy(keys, conf_jwt_keys, sizeof(keys));
+		for (j = 0; j < CONF_JWT_NKEYS; j++)
+			keys[j].off += base;
+		(void)snprintf(inner, sizeof(inner), "%s%s.", prefix, name);
+		rc = load_group(c, keys, CONF_JWT_NKEYS, e, path, inner, why);
+		if (rc != RC_OK)
+			return rc;
+		rc = check_issuer(c, i, why);
+		if (rc != RC_OK)
+			return refuse_setting(why, e, path, prefix, name);
+		c->n_jwt_issuers = i + 1;
+	}
+	return RC_OK;
+}
+
+/* Is s a group?  If not, refuse it as "<prefix><key>". */
+static enum rc
+expect_group(const struct conf_key *k, const config_setting_t *s,
+    const char *path, const char *prefix, struct rc_why *why)
+{
+	if (config_setting_type(s) == CONFIG_TYPE_GROUP)
+		return RC_OK;
+	(void)rc_why_set(why, RC_BAD_REQUEST, k->name, NULL,
+	    "expected a group { ... }, got %s",
+	    type_name(config_setting_type(s)));
+	return refuse_setting(why, s, path, prefix, k->name);
+}
+
+static const struct conf_key conf_join_token_keys[] = {
+	{ "enabled", load_bool, NULL, offsetof(struct conf,
+	    join_token_enabled), 0, 0, 0, false, false, false },
+};
+
+static const struct conf_key conf_x509pop_keys[] = {
+	{ "ca_files", load_ca_files, NULL, 0, 0, 0, 0, false, false, false },
+};
+
+static enum rc
+load_join_token(struct conf *c, const struct conf_key *k,
+    const config_setting_t *s, const char *path, struct rc_why *why)
+{
+	enum rc rc;
+
+	rc = expect_group(k, s, path, "node_attestors.", why);
+	if (rc != RC_OK)
+		return rc;
+	return load_group(c, conf_join_token_keys, 1, s, path,
+	    "node_attestors.join_token.", why);
+}
+
+/* x509pop: a group with at least one CA file; the list replaces. */
+static enum rc
+load_x509pop(struct conf *c, const struct conf_key *k,
+    const config_setting_t *s, const char *path, struct rc_why *why)
+{
+	enum rc rc;
+
+	rc = expect_group(k, s, path, "node_attestors.", why);
+	if (rc != RC_OK)
+		return rc;
+	c->n_x509pop_ca_files = 0;
+	rc = load_group(c, conf_x509pop_keys, 1, s, path,
+	    "node_attestors.x509pop.", why);
+	if (rc != RC_OK)
+		return rc;
+	if (c->n_x509pop_ca_files == 0) {
+		(void)rc_why_set(why, RC_BAD_REQUEST, "ca_files", NULL,
+		    "ca_files: list at least one CA file, or leave x509pop "
+		    "out");
+		return refuse_setting(why, s, path, "node_attestors.",
+		    k->name);
+	}
+	return RC_OK;
+}
+
+static const struct conf_key conf_attestor_keys[] = {
+	{ "join_token", load_join_token, NULL, 0, 0, 0, 0, false, false,
+	    true },
+	{ "x509pop", load_x509pop, NULL, 0, 0, 0, 0, false, false, true },
+	{ "jwt", load_jwt, NULL, 0, 0, 0, 0, false, false, true },
+};
+
+static enum rc
+load_node_attestors(struct conf *c, const struct conf_key *k,
+    const config_setting_t *s, const char *path, struct rc_why *why)
+{
+	enum rc rc;
+
+	rc = expect_group(k, s, path, "", why);
+	if (rc != RC_OK)
+		return rc;
+	return load_group(c, conf_attestor_keys, sizeof(conf_attestor_keys) /
+	    sizeof(conf_attestor_keys[0]), s, path, "node_attestors.", why);
+}
+
 #define STR(f, chk, empty)						\
 	{ #f, load_str, (chk), offsetof(struct conf, f),		\
 	    sizeof(((struct conf *)NULL)->f), 0, 0, false, (empty), false }
@@ -474,6 +896,10 @@ static const struct conf_key conf_keys[] = {
 	NUM(refresh_hint, 1, CONF_TTL_LIMIT),
 	NUM(max_body, CONF_BODY_MIN, CONF_BODY_LIMIT),
 	UNUM(threads, 0, CONF_THREADS_LIMIT),
+	{ "node_attestors", load_node_attestors, NULL, 0, 0, 0, 0, false,
+	    false, true },
+	NUM(attest_rate, 1, CONF_RATE_LIMIT),
+	NUM(attest_burst, 1, CONF_RATE_LIMIT),
 };
 
 #undef STR
@@ -675,6 +1101,9 @@ conf_defaults(struct conf *c)
 	c->refresh_hint = 300;
 	c->max_body = HTTP_BODY_MAX;
 	c->threads = 0;
+	c->join_token_enabled = true;
+	c->attest_rate = 1;
+	c->attest_burst = 1;
 }
 
 /* Free the admin_ids c owns; c can be filled again with conf_defaults. */
@@ -933,11 +1362,36 @@ check_ttl_pair(long ttl, long max, const char *name, const char *max_name,
 }
 
 /*
+ * node_attestors as a whole, whatever set it: each issuer complete and
+ * unique (check_issuer), and every file it names readable and usable
+ * (attest_check_conf), so that a bad CA file or JWKS stops the start
+ * rather than the first attestation.
+ */
+static enum rc
+check_attestors(const struct conf *c, struct rc_why *why)
+{
+	struct rc_why	 inner;
+	size_t		 i;
+	enum rc		 rc;
+
+	for (i = 0; i < c->n_jwt_issuers; i++) {
+		rc_why_clear(&inner);
+		rc = check_issuer(c, i, &inner);
+		if (rc != RC_OK)
+			return rc_why_set(why, rc, inner.field, inner.rule,
+			    "node_attestors.jwt.%zu: %s", i + 1,
+			    inner.detail);
+	}
+	return attest_check_conf(c, why);
+}
+
+/*
  * Fill the derived defaults and check the whole, whatever set it (file
  * or flags): each key's own check, default TTLs within their maxima, the
- * kek outside the data dir, the admin socket path short enough to bind.
- * RC_OK; RC_BAD_REQUEST with why->detail "key: reason"; RC_IO when a
- * path cannot be resolved.
+ * kek outside the data dir, the admin socket path short enough to bind,
+ * the node attestors complete and their files usable.  RC_OK;
+ * RC_BAD_REQUEST with why->detail "key: reason"; RC_IO when a path
+ * cannot be resolved.
  */
 enum rc
 conf_finish(struct conf *c, struct rc_why *why)
@@ -985,6 +1439,10 @@ conf_finish(struct conf *c, struct rc_why *why)
 		goto out;
 
 	rc = check_kek_outside(c, why);
+	if (rc != RC_OK)
+		goto out;
+
+	rc = check_attestors(c, why);
 	if (rc != RC_OK)
 		goto out;
 

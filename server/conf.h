@@ -16,6 +16,32 @@
 
 #define CONF_ADMIN_MAX		64	/* admin_ids / admin_uids entries */
 #define CONF_STR_MAX		PATH_MAX_SVIDCA
+#define CONF_CA_FILES_MAX	16	/* x509pop ca_files */
+#define CONF_JWT_ISSUERS_MAX	8	/* issuers of the jwt attestor */
+#define CONF_JWT_CLAIMS_MAX	16	/* selector_claims of one issuer */
+#define CONF_NAME_MAX		64	/* bytes of a short name, NUL included */
+#define CONF_URL_MAX		1024	/* bytes of an issuer or a URL */
+
+/*
+ * One issuer trusted by the jwt node attestor (node_attestors.jwt).  An
+ * agent it vouches for gets spiffe://<td>/svidca/agent/jwt/<name>/<value
+ * of node_claim>.
+ */
+struct conf_jwt_issuer {
+	char	 name[CONF_NAME_MAX];		/* ID segment, required */
+	char	 issuer[CONF_URL_MAX];		/* "iss" must equal, required */
+	char	 audience[CONF_URL_MAX];	/* must be in "aud", required */
+	char	 jwks_file[CONF_STR_MAX];	/* JWKS file, or ... */
+	char	 jwks_url[CONF_URL_MAX];	/* ... JWKS at an https URL */
+	char	 jwks_ca_file[CONF_STR_MAX];	/* roots for jwks_url; "" the
+						 * system's */
+	long	 jwks_refresh;			/* seconds between reloads, 300 */
+	char	 node_claim[CONF_NAME_MAX];	/* claim naming the node,
+						 * required */
+	char	 selector_claims[CONF_JWT_CLAIMS_MAX][CONF_NAME_MAX];
+	size_t	 n_selector_claims;		/* claims made selectors */
+	long	 max_token_age;			/* seconds since "iat", 3600 */
+};
 
 struct conf {
 	char	 trust_domain[SPIFFEID_TD_MAX + 1];	/* required */
@@ -44,6 +70,16 @@ struct conf {
 	long	 refresh_hint;			/* bundle refresh hint, 300 s */
 	long	 max_body;			/* bytes, HTTP_BODY_MAX */
 	unsigned threads;			/* HTTP worker threads, 0=cores */
+
+	/* node_attestors: which evidence POST /v1/agent/attest accepts */
+	bool	 join_token_enabled;		/* join_token.enabled, true */
+	char	 x509pop_ca_files[CONF_CA_FILES_MAX][CONF_STR_MAX];
+	size_t	 n_x509pop_ca_files;		/* 0: x509pop is off */
+	struct conf_jwt_issuer jwt_issuers[CONF_JWT_ISSUERS_MAX];
+	size_t	 n_jwt_issuers;			/* 0: jwt is off */
+	long	 attest_rate;			/* attestations a second per
+						 * source address, 1 */
+	long	 attest_burst;			/* of them at once, 1 */
 };
 
 /* Fill c with the embedded defaults (trust_domain empty). */

@@ -9,6 +9,11 @@
  * they run concurrently with the writer and with each other.  Statements
  * used more than once are prepared once per connection and kept.
  *
+ * This file holds the connections, transactions, schema, authorities,
+ * audit and backup; registration entries are in store_entries.c, agents
+ * and join tokens in store_agents.c, and what the three share is in
+ * store_int.h.
+ *
  * Schema: numbered migrations in store_migrations[]; PRAGMA user_version
  * holds how many have been applied.  A later change appends a script and
  * raises STORE_SCHEMA_VERSION; a script is never edited once released.
@@ -36,21 +41,25 @@
  */
 #include "store.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sodium.h>
 #include <sqlite3.h>
 
 #include "../server/bounds.h"
 #include "../server/log.h"
+#include "store_int.h"
 
-#define STORE_HASH_LEN		32	/* bytes of an audit chain hash */
 #define STORE_BUSY_MS		5000	/* ms to wait on another process */
 #define STORE_TD_NAME		"trust_domain"	/* meta row of the TD */
 
@@ -109,6 +118,98 @@ static const char *const store_migrations[] = {
 	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"
 	"  SELECT RAISE(ABORT, 'audit records are append-only');"
 	"END;",
+	/*
+	 * 2: registration entries, attested agents, join tokens.  Child
+	 * tables are WITHOUT ROWID with the parent's key first, so their
+	 * primary key is the index that a per-entry read or a cascade
+	 * needs, and each secondary index carries the parent key: the
+	 * (type, value) index alone says which entries hold a selector.
+	 * The indexes on entries end in id, so that a filtered page walks
+	 * one of them in ID order and stops at the page's end.
+	 * selector_key is the canonical text of the sorted selector set
+	 * (store_selectors_encode); the unique index on it is what makes
+	 * two entries with the same ID pair and selectors impossible.
+	 */
+	"CREATE TABLE entries ("
+	"  id		TEXT PRIMARY KEY NOT NULL"
+	"		CHECK (length(id) BETWEEN 1 AND 64),"
+	"  spiffe_id	TEXT NOT NULL,"
+	"  parent_id	TEXT NOT NULL,"
+	"  selector_key	TEXT NOT NULL,"
+	"  x509_svid_ttl	INTEGER NOT NULL DEFAULT 0,"
+	"  jwt_svid_ttl	INTEGER NOT NULL DEFAULT 0,"
+	"  admin	INTEGER NOT NULL DEFAULT 0 CHECK (admin IN (0, 1)),"
+	"  downstream	INTEGER NOT NULL DEFAULT 0"
+	"		CHECK (downstream IN (0, 1)),"
+	"  store_svid	INTEGER NOT NULL DEFAULT 0"
+	"		CHECK (store_svid IN (0, 1)),"
+	"  expires_at	INTEGER NOT NULL DEFAULT 0,"
+	"  hint		TEXT,"
+	"  revision_number INTEGER NOT NULL CHECK (revision_number > 0),"
+	"  created_at	INTEGER NOT NULL,"
+	"  created_by	TEXT"
+	");"
+	"CREATE UNIQUE INDEX entries_unique"
+	"  ON entries (spiffe_id, parent_id, selector_key);"
+	"CREATE INDEX entries_parent_id ON entries (parent_id, id);"
+	"CREATE INDEX entries_spiffe_id ON entries (spiffe_id, id);"
+	"CREATE INDEX entries_hint ON entries (hint, id);"
+	"CREATE INDEX entries_expires_at ON entries (expires_at);"
+	/* Few entries are admin or downstream: index only those. */
+	"CREATE INDEX entries_admin ON entries (id) WHERE admin = 1;"
+	"CREATE INDEX entries_downstream ON entries (id) WHERE downstream = 1;"
+	"CREATE TABLE entry_selectors ("
+	"  entry_id	TEXT NOT NULL"
+	"		REFERENCES entries (id) ON DELETE CASCADE,"
+	"  type		TEXT NOT NULL,"
+	"  value	TEXT NOT NULL,"
+	"  PRIMARY KEY (entry_id, type, value)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX entry_selectors_type_value"
+	"  ON entry_selectors (type, value);"
+	"CREATE TABLE entry_dns ("
+	"  entry_id	TEXT NOT NULL"
+	"		REFERENCES entries (id) ON DELETE CASCADE,"
+	"  pos		INTEGER NOT NULL CHECK (pos >= 0),"
+	"  name		TEXT NOT NULL,"
+	"  PRIMARY KEY (entry_id, pos)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE entry_federates ("
+	"  entry_id	TEXT NOT NULL"
+	"		REFERENCES entries (id) ON DELETE CASCADE,"
+	"  trust_domain	TEXT NOT NULL,"
+	"  PRIMARY KEY (entry_id, trust_domain)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX entry_federates_trust_domain"
+	"  ON entry_federates (trust_domain);"
+	"CREATE TABLE agents ("
+	"  spiffe_id	TEXT PRIMARY KEY NOT NULL,"
+	"  attestation_type TEXT NOT NULL,"
+	"  serial	TEXT NOT NULL,"
+	"  new_serial	TEXT NOT NULL DEFAULT '',"
+	"  expires_at	INTEGER NOT NULL,"
+	"  banned	INTEGER NOT NULL DEFAULT 0 CHECK (banned IN (0, 1)),"
+	"  created_at	INTEGER NOT NULL,"
+	"  updated_at	INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE INDEX agents_attestation_type ON agents (attestation_type);"
+	"CREATE INDEX agents_expires_at ON agents (expires_at);"
+	"CREATE INDEX agents_banned ON agents (spiffe_id) WHERE banned = 1;"
+	"CREATE TABLE agent_selectors ("
+	"  agent_spiffe_id TEXT NOT NULL"
+	"		REFERENCES agents (spiffe_id) ON DELETE CASCADE,"
+	"  type		TEXT NOT NULL,"
+	"  value	TEXT NOT NULL,"
+	"  PRIMARY KEY (agent_spiffe_id, type, value)"
+	") WITHOUT ROWID;"
+	/* A token is known by its hash only; used_at is NULL until used. */
+	"CREATE TABLE join_tokens ("
+	"  hash		BLOB PRIMARY KEY NOT NULL CHECK (length(hash) = 32),"
+	"  token_id	TEXT NOT NULL UNIQUE,"
+	"  expires_at	INTEGER NOT NULL,"
+	"  used_at	INTEGER"
+	") WITHOUT ROWID;"
+	"CREATE INDEX join_tokens_expires_at ON join_tokens (expires_at);",
 };
 
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) ==
@@ -116,89 +217,41 @@ _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) ==
 
 /* ---- statements --------------------------------------------------------- */
 
-enum stmt_id {
-	STMT_BEGIN = 0,
-	STMT_COMMIT,
-	STMT_ROLLBACK,
-	STMT_META_GET,
-	STMT_META_SET,
-	STMT_AUTH_LOAD,
-	STMT_AUTH_INSERT,
-	STMT_AUTH_UPDATE,
-	STMT_AUTH_DELETE,
-	STMT_AUDIT_INSERT,
-	STMT_AUDIT_LAST,
-	STMT_AUDIT_HEAD,
-	STMT_COUNT
-};
-
-static const struct {
-	const char	*name;		/* for log lines */
-	const char	*sql;
-} stmt_table[STMT_COUNT] = {
-	[STMT_BEGIN] = { "begin", "BEGIN IMMEDIATE" },
-	[STMT_COMMIT] = { "commit", "COMMIT" },
-	[STMT_ROLLBACK] = { "rollback", "ROLLBACK" },
-	[STMT_META_GET] = { "meta_get",
+static const struct store_sql stmt_table[] = {
+	[STMT_BEGIN] = { STMT_BEGIN, "begin", "BEGIN IMMEDIATE" },
+	[STMT_COMMIT] = { STMT_COMMIT, "commit", "COMMIT" },
+	[STMT_ROLLBACK] = { STMT_ROLLBACK, "rollback", "ROLLBACK" },
+	[STMT_META_GET] = { STMT_META_GET, "meta_get",
 	    "SELECT value FROM meta WHERE name = ?1" },
-	[STMT_META_SET] = { "meta_set",
+	[STMT_META_SET] = { STMT_META_SET, "meta_set",
 	    "INSERT INTO meta (name, value) VALUES (?1, ?2)"
 	    " ON CONFLICT (name) DO UPDATE SET value = excluded.value" },
-	[STMT_AUTH_LOAD] = { "authorities_load",
+	[STMT_AUTH_LOAD] = { STMT_AUTH_LOAD, "authorities_load",
 	    "SELECT id, kind, state, not_before, not_after, created_at,"
 	    " activated_at, signed_until, tainted, key_ref, kid, der"
 	    " FROM authorities ORDER BY id" },
-	[STMT_AUTH_INSERT] = { "authority_insert",
+	[STMT_AUTH_INSERT] = { STMT_AUTH_INSERT, "authority_insert",
 	    "INSERT INTO authorities (kind, state, not_before, not_after,"
 	    " created_at, activated_at, signed_until, tainted, key_ref, kid,"
 	    " der) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)" },
-	[STMT_AUTH_UPDATE] = { "authority_update",
+	[STMT_AUTH_UPDATE] = { STMT_AUTH_UPDATE, "authority_update",
 	    "UPDATE authorities SET state = ?2, activated_at = ?3,"
 	    " signed_until = ?4, tainted = ?5 WHERE id = ?1" },
-	[STMT_AUTH_DELETE] = { "authority_delete",
+	[STMT_AUTH_DELETE] = { STMT_AUTH_DELETE, "authority_delete",
 	    "DELETE FROM authorities WHERE id = ?1" },
-	[STMT_AUDIT_INSERT] = { "audit_insert",
+	[STMT_AUDIT_INSERT] = { STMT_AUDIT_INSERT, "audit_insert",
 	    "INSERT INTO audit (seq, at, actor, action, subject, outcome,"
 	    " serial, entry_id, detail, prev_hash, hash)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)" },
-	[STMT_AUDIT_LAST] = { "audit_last",
+	[STMT_AUDIT_LAST] = { STMT_AUDIT_LAST, "audit_last",
 	    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1" },
-	[STMT_AUDIT_HEAD] = { "audit_head",
+	[STMT_AUDIT_HEAD] = { STMT_AUDIT_HEAD, "audit_head",
 	    "SELECT (SELECT count(*) FROM audit), hash FROM audit"
 	    " ORDER BY seq DESC LIMIT 1" },
 };
 
-/* ---- types -------------------------------------------------------------- */
-
-/* One SQLite connection and the statements prepared on it. */
-struct store_conn {
-	sqlite3			*db;			/* owned */
-	sqlite3_stmt		*stmt[STMT_COUNT];	/* owned, lazy */
-	struct store		*st;			/* readers: owner */
-	struct store_conn	*next;			/* readers: list link */
-};
-
-struct store {
-	char			*path;		/* database file, owned */
-	pthread_mutex_t		 wlock;		/* the single writer */
-	struct store_conn	*writer;	/* guarded by wlock */
-	bool			 head_valid;	/* head_* match the file */
-	int64_t			 head_seq;	/* last committed seq, 0 none */
-	unsigned char		 head_hash[STORE_HASH_LEN]; /* its hash */
-	unsigned int		 data_version;	/* file version at head_* */
-	bool			 key_made;	/* rkey exists */
-	pthread_key_t		 rkey;		/* thread -> its reader */
-	pthread_mutex_t		 rlock;		/* guards readers */
-	struct store_conn	*readers;	/* every open reader */
-};
-
-struct store_tx {
-	struct store		*st;		/* owner, wlock held */
-	struct store_conn	*conn;		/* the writer */
-	int64_t			 head_seq;	/* audit head inside the tx */
-	unsigned char		 head_hash[STORE_HASH_LEN];
-	bool			 failed;	/* a SQLite call failed */
-};
+_Static_assert(sizeof(stmt_table) / sizeof(stmt_table[0]) ==
+    STMT_AUDIT_HEAD + 1, "store.c's statements fill the first slots");
 
 /* Outcome of a td check, carried through store_write(). */
 struct td_check {
@@ -209,49 +262,78 @@ struct td_check {
 /* ---- helpers ------------------------------------------------------------ */
 
 /* Log SQLite's own words for a failed call on db; returns RC_DB. */
-static enum rc
-fail_db(sqlite3 *db, const char *what)
+enum rc
+store_fail_db(sqlite3 *db, const char *what)
 {
 	log_error("store", "%s failed db=\"%s (%d)\"", what,
 	    sqlite3_errmsg(db), sqlite3_extended_errcode(db));
 	return RC_DB;
 }
 
-/* As fail_db, and mark the transaction so that it cannot commit. */
-static enum rc
-fail_tx(struct store_tx *tx, const char *what)
+/* As store_fail_db, and mark the transaction so that it cannot commit. */
+enum rc
+store_fail_tx(struct store_tx *tx, const char *what)
 {
 	tx->failed = true;
-	return fail_db(tx->conn->db, what);
+	return store_fail_db(tx->conn->db, what);
 }
 
 /*
- * The cached statement id on c, prepared on first use.  Returns RC_OK, or
- * RC_DB (logged).  The statement stays owned by c.
+ * The statement def on c, prepared on first use and kept in its slot.
+ * Returns RC_OK, or RC_DB (logged).  The statement stays owned by c;
+ * give it back with store_stmt_put() before c is used for it again.
  */
-static enum rc
-get_stmt(struct store_conn *c, enum stmt_id id, sqlite3_stmt **out)
+enum rc
+store_stmt_get(struct store_conn *c, const struct store_sql *def,
+    sqlite3_stmt **out)
 {
 	int err;
 
 	*out = NULL;
-	if (c->stmt[id] == NULL) {
-		err = sqlite3_prepare_v3(c->db, stmt_table[id].sql, -1,
-		    SQLITE_PREPARE_PERSISTENT, &c->stmt[id], NULL);
+	assert(def->slot < STMT_COUNT);
+	if (c->stmt[def->slot] == NULL) {
+		err = sqlite3_prepare_v3(c->db, def->sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, &c->stmt[def->slot], NULL);
 		if (err != SQLITE_OK) {
 			log_error("store", "cannot prepare statement %s "
-			    "db=\"%s (%d)\"", stmt_table[id].name,
+			    "db=\"%s (%d)\"", def->name,
 			    sqlite3_errmsg(c->db), err);
 			return RC_DB;
 		}
+		c->def[def->slot] = def;
 	}
-	*out = c->stmt[id];
+	/* Two definitions sharing a slot would run each other's SQL. */
+	assert(c->def[def->slot] == def);
+	*out = c->stmt[def->slot];
 	return RC_OK;
 }
 
-/* Make s ready for its next use and drop any read snapshot it holds. */
-static void
-put_stmt(sqlite3_stmt *s)
+/* store_stmt_get on the writer of tx; a failure also poisons tx. */
+enum rc
+store_tx_stmt(struct store_tx *tx, const struct store_sql *def,
+    sqlite3_stmt **out)
+{
+	enum rc rc = RC_DB;
+
+	rc = store_stmt_get(tx->conn, def, out);
+	if (rc != RC_OK)
+		tx->failed = true;
+	return rc;
+}
+
+/* One of this file's statements on c (see store_stmt_get). */
+static enum rc
+core_stmt(struct store_conn *c, enum store_stmt id, sqlite3_stmt **out)
+{
+	return store_stmt_get(c, &stmt_table[id], out);
+}
+
+/*
+ * Make s ready for its next use and drop any read snapshot it holds;
+ * NULL is fine.
+ */
+void
+store_stmt_put(sqlite3_stmt *s)
 {
 	if (s == NULL)
 		return;
@@ -261,34 +343,69 @@ put_stmt(sqlite3_stmt *s)
 
 /* Run a statement that returns no row (BEGIN, COMMIT, ROLLBACK). */
 static enum rc
-run_simple(struct store_conn *c, enum stmt_id id)
+run_simple(struct store_conn *c, enum store_stmt id)
 {
 	sqlite3_stmt *s = NULL;
 	enum rc rc = RC_DB;
 
-	rc = get_stmt(c, id, &s);
+	rc = core_stmt(c, id, &s);
 	if (rc != RC_OK)
 		return rc;
 	if (sqlite3_step(s) != SQLITE_DONE) {
-		rc = fail_db(c->db, stmt_table[id].name);
+		rc = store_fail_db(c->db, stmt_table[id].name);
 		goto out;
 	}
 	rc = RC_OK;
 out:
-	put_stmt(s);
+	store_stmt_put(s);
 	return rc;
 }
 
-/* Bind s as text, NULL as "", borrowed until the statement is reset. */
-static int
-bind_str(sqlite3_stmt *s, int i, const char *v)
+/*
+ * Bind parameter i of s to v as text, NULL as "", borrowed until the
+ * statement is reset.  SQLite's code.
+ */
+int
+store_bind_str(sqlite3_stmt *s, int i, const char *v)
 {
 	return sqlite3_bind_text(s, i, v == NULL ? "" : v, -1, SQLITE_STATIC);
 }
 
-/* Copy column i of s into buf[len] as a string; false if it does not fit. */
-static bool
-copy_col(sqlite3_stmt *s, int i, char *buf, size_t len)
+/*
+ * Bind the named parameter (":name") of s to v, as store_bind_str, or
+ * to an integer.  A statement without that parameter is left alone and
+ * SQLITE_OK comes back, so one list query binds only the filters it was
+ * built with.
+ */
+int
+store_bind_name(sqlite3_stmt *s, const char *name, const char *v)
+{
+	int i;
+
+	i = sqlite3_bind_parameter_index(s, name);
+	if (i == 0)
+		return SQLITE_OK;
+	return store_bind_str(s, i, v);
+}
+
+/* store_bind_name for an integer value. */
+int
+store_bind_name_int(sqlite3_stmt *s, const char *name, int64_t v)
+{
+	int i;
+
+	i = sqlite3_bind_parameter_index(s, name);
+	if (i == 0)
+		return SQLITE_OK;
+	return sqlite3_bind_int64(s, i, (sqlite3_int64)v);
+}
+
+/*
+ * Copy column i of s into buf[len] as a string; false if it does not fit
+ * (buf is then unspecified, never cut silently).
+ */
+bool
+store_col_copy(sqlite3_stmt *s, int i, char *buf, size_t len)
 {
 	const unsigned char *t;
 	int n;
@@ -301,6 +418,263 @@ copy_col(sqlite3_stmt *s, int i, char *buf, size_t len)
 		memcpy(buf, t, (size_t)n);
 	buf[n] = '\0';
 	return true;
+}
+
+/*
+ * Column i of s as a malloc'd string in *out (caller frees), NULL when
+ * the column is NULL.  RC_OK or RC_NOMEM.
+ */
+enum rc
+store_col_dup(sqlite3_stmt *s, int i, char **out)
+{
+	const unsigned char *t;
+	int n;
+
+	*out = NULL;
+	if (sqlite3_column_type(s, i) == SQLITE_NULL)
+		return RC_OK;
+	t = sqlite3_column_text(s, i);
+	n = sqlite3_column_bytes(s, i);
+	if (t == NULL || n < 0)
+		return RC_NOMEM;
+	*out = malloc((size_t)n + 1);
+	if (*out == NULL)
+		return RC_NOMEM;
+	memcpy(*out, t, (size_t)n);
+	(*out)[n] = '\0';
+	return RC_OK;
+}
+
+/*
+ * Append the fixed fragment frag to b.  A fragment that does not fit
+ * sets b->overflow (checked once before preparing) and is dropped whole.
+ */
+void
+store_sql_add(struct store_sqlbuf *b, const char *frag)
+{
+	size_t n;
+
+	n = strlen(frag);
+	if (b->overflow || n >= sizeof(b->text) - b->len) {
+		b->overflow = true;
+		return;
+	}
+	memcpy(b->text + b->len, frag, n + 1);
+	b->len += n;
+}
+
+/* ---- selector sets ------------------------------------------------------ */
+
+/*
+ * Order two struct store_selector by type, then value, bytewise; a
+ * qsort() comparator.
+ */
+int
+store_selector_cmp(const void *a, const void *b)
+{
+	const struct store_selector *x = a, *y = b;
+	int c;
+
+	c = strcmp(x->type, y->type);
+	if (c != 0)
+		return c;
+	return strcmp(x->value, y->value);
+}
+
+/*
+ * Sort v[0..*n) and drop repeats, freeing their strings; *n becomes the
+ * number kept.  Every string must be set (store_selectors_check).
+ */
+void
+store_selectors_sort(struct store_selector *v, size_t *n)
+{
+	size_t i, k;
+
+	if (*n < 2)
+		return;
+	qsort(v, *n, sizeof(*v), store_selector_cmp);
+	for (i = 1, k = 1; i < *n; i++) {
+		if (store_selector_cmp(&v[k - 1], &v[i]) == 0) {
+			free(v[i].type);
+			free(v[i].value);
+			continue;
+		}
+		v[k++] = v[i];
+	}
+	*n = k;
+}
+
+/* Free n selectors and the array; NULL is fine. */
+void
+store_selectors_free(struct store_selector *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(v[i].type);
+		free(v[i].value);
+	}
+	free(v);
+}
+
+/*
+ * Is v[0..n) a set the store can keep: an array when n > 0, every type
+ * and value a non-empty string?  RC_OK, or RC_INTERNAL (logged), since
+ * the API layer refuses such input long before.
+ */
+enum rc
+store_selectors_check(const struct store_selector *v, size_t n)
+{
+	size_t i;
+
+	if (n > 0 && v == NULL) {
+		log_error("store", "refusing %zu selectors without an array",
+		    n);
+		return RC_INTERNAL;
+	}
+	for (i = 0; i < n; i++) {
+		if (v[i].type == NULL || v[i].type[0] == '\0' ||
+		    v[i].value == NULL || v[i].value[0] == '\0') {
+			log_error("store", "refusing an empty selector at %zu",
+			    i);
+			return RC_INTERNAL;
+		}
+	}
+	return RC_OK;
+}
+
+/*
+ * A JSON string for s in *out.  RC_BAD_REQUEST when s is not UTF-8 (the
+ * same string taken unchecked proves memory was not the problem), else
+ * RC_NOMEM.
+ */
+static enum rc
+make_json_string(const char *s, json_t **out)
+{
+	json_t *probe;
+
+	*out = json_string(s);
+	if (*out != NULL)
+		return RC_OK;
+	probe = json_stringn_nocheck(s, strlen(s));
+	if (probe == NULL)
+		return RC_NOMEM;
+	json_decref(probe);
+	return RC_BAD_REQUEST;
+}
+
+/*
+ * The canonical text of v[0..n) in *out (malloc'd, caller frees): a
+ * compact JSON array of [type, value] pairs in the order given, which
+ * for a sorted set is the set's one spelling.  It is the selector_key
+ * column and the selector parameter of the set queries.  RC_OK,
+ * RC_BAD_REQUEST (a string is not UTF-8), RC_NOMEM.
+ */
+enum rc
+store_selectors_encode(const struct store_selector *v, size_t n,
+    char **out)
+{
+	json_t *arr = NULL, *pair = NULL, *t = NULL, *val = NULL;
+	enum rc rc = RC_NOMEM;
+	size_t i;
+
+	*out = NULL;
+	arr = json_array();
+	if (arr == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		rc = make_json_string(v[i].type, &t);
+		if (rc != RC_OK)
+			goto out;
+		rc = make_json_string(v[i].value, &val);
+		if (rc != RC_OK)
+			goto out;
+		rc = RC_NOMEM;
+		pair = json_array();
+		if (pair == NULL || json_array_append_new(pair, t) != 0)
+			goto out;
+		t = NULL;
+		if (json_array_append_new(pair, val) != 0)
+			goto out;
+		val = NULL;
+		if (json_array_append_new(arr, pair) != 0)
+			goto out;
+		pair = NULL;
+	}
+	*out = json_dumps(arr, JSON_COMPACT);
+	if (*out == NULL)
+		goto out;
+	rc = RC_OK;
+out:
+	json_decref(val);
+	json_decref(t);
+	json_decref(pair);
+	json_decref(arr);
+	return rc;
+}
+
+/*
+ * Parse text made by store_selectors_encode (or by SQLite's
+ * json_group_array of json_array(type, value)) into *out (NULL when *n
+ * is 0; store_selectors_free).  RC_DB, logged, if the text is not such
+ * an array of non-empty strings; RC_NOMEM.
+ */
+enum rc
+store_selectors_decode(const char *text, struct store_selector **out,
+    size_t *n)
+{
+	struct store_selector *v = NULL;
+	json_error_t jerr;
+	json_t *arr = NULL, *pair, *t, *val;
+	size_t cnt = 0, i, len;
+	enum rc rc = RC_DB;
+
+	*out = NULL;
+	*n = 0;
+	arr = json_loads(text == NULL ? "" : text, 0, &jerr);
+	if (arr == NULL || !json_is_array(arr)) {
+		log_error("store", "stored selector set is not a JSON array");
+		goto out;
+	}
+	len = json_array_size(arr);
+	if (len > 0) {
+		rc = RC_NOMEM;
+		v = calloc(len, sizeof(*v));
+		if (v == NULL)
+			goto out;
+	}
+	for (i = 0; i < len; i++) {
+		rc = RC_DB;
+		pair = json_array_get(arr, i);
+		t = json_array_get(pair, 0);
+		val = json_array_get(pair, 1);
+		if (!json_is_array(pair) || json_array_size(pair) != 2 ||
+		    !json_is_string(t) || !json_is_string(val) ||
+		    json_string_length(t) == 0 ||
+		    json_string_length(val) == 0) {
+			log_error("store", "stored selector %zu is malformed",
+			    i);
+			goto out;
+		}
+		rc = RC_NOMEM;
+		v[cnt].type = strdup(json_string_value(t));
+		v[cnt].value = strdup(json_string_value(val));
+		cnt++;
+		if (v[cnt - 1].type == NULL || v[cnt - 1].value == NULL)
+			goto out;
+	}
+
+	*out = v;
+	*n = cnt;
+	v = NULL;
+	cnt = 0;
+	rc = RC_OK;
+out:
+	store_selectors_free(v, cnt);
+	json_decref(arr);
+	return rc;
 }
 
 static void
@@ -473,13 +847,13 @@ open_conn(const char *path, bool writer, struct store_conn **out)
 	if (sqlite3_busy_timeout(c->db, STORE_BUSY_MS) != SQLITE_OK ||
 	    sqlite3_db_config(c->db, SQLITE_DBCONFIG_DEFENSIVE, 1,
 	    NULL) != SQLITE_OK) {
-		(void)fail_db(c->db, "connection setup");
+		(void)store_fail_db(c->db, "connection setup");
 		goto out;
 	}
 	if (sqlite3_exec(c->db, common, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(c->db, writer ? w_only : r_only, NULL, NULL,
 	    NULL) != SQLITE_OK) {
-		(void)fail_db(c->db, "connection pragmas");
+		(void)store_fail_db(c->db, "connection pragmas");
 		goto out;
 	}
 
@@ -511,10 +885,11 @@ on_thread_exit(void *p)
 
 /*
  * The calling thread's read connection, opened on first use.  It stays
- * owned by st and is closed when the thread exits or st closes.
+ * owned by st and is closed when the thread exits or st closes.  RC_OK,
+ * RC_NOMEM or RC_DB.
  */
-static enum rc
-reader_get(struct store *st, struct store_conn **out)
+enum rc
+store_reader_get(struct store *st, struct store_conn **out)
 {
 	struct store_conn *c;
 	enum rc rc = RC_DB;
@@ -551,11 +926,11 @@ read_version(struct store_conn *c, int *v)
 
 	if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &s,
 	    NULL) != SQLITE_OK) {
-		rc = fail_db(c->db, "read schema version");
+		rc = store_fail_db(c->db, "read schema version");
 		goto out;
 	}
 	if (sqlite3_step(s) != SQLITE_ROW) {
-		rc = fail_db(c->db, "read schema version");
+		rc = store_fail_db(c->db, "read schema version");
 		goto out;
 	}
 	*v = sqlite3_column_int(s, 0);
@@ -587,7 +962,7 @@ set_wal(struct store_conn *c)
 
 	if (sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = WAL", -1, &s,
 	    NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
-		rc = fail_db(c->db, "set journal mode");
+		rc = store_fail_db(c->db, "set journal mode");
 		goto out;
 	}
 	mode = sqlite3_column_text(s, 0);
@@ -641,7 +1016,7 @@ migrate(struct store_conn *c, struct rc_why *why)
 			goto out_rollback;
 		}
 		if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-			(void)fail_db(c->db, "set schema version");
+			(void)store_fail_db(c->db, "set schema version");
 			goto out_rollback;
 		}
 		log_info("store", "schema migrated to version %d", v + 1);
@@ -678,7 +1053,7 @@ load_head(struct store_conn *c, int64_t *seq, unsigned char *hash)
 	enum rc rc = RC_DB;
 	int err;
 
-	rc = get_stmt(c, STMT_AUDIT_LAST, &s);
+	rc = core_stmt(c, STMT_AUDIT_LAST, &s);
 	if (rc != RC_OK)
 		return rc;
 	rc = RC_DB;
@@ -694,12 +1069,12 @@ load_head(struct store_conn *c, int64_t *seq, unsigned char *hash)
 		*seq = sqlite3_column_int64(s, 0);
 		memcpy(hash, sqlite3_column_blob(s, 1), STORE_HASH_LEN);
 	} else {
-		(void)fail_db(c->db, "load audit head");
+		(void)store_fail_db(c->db, "load audit head");
 		goto out;
 	}
 	rc = RC_OK;
 out:
-	put_stmt(s);
+	store_stmt_put(s);
 	return rc;
 }
 
@@ -721,6 +1096,23 @@ create_file(const char *path)
 	}
 	(void)close(fd);
 	return RC_OK;
+}
+
+/*
+ * The first generation of this process: the wall clock in nanoseconds.
+ * A restarted server starts above any value its previous process could
+ * have reached (that would take more than one commit a nanosecond), so
+ * an ETag handed out before a restart never matches after it.
+ */
+static uint64_t
+generation_start(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return (uint64_t)time(NULL) * UINT64_C(1000000000);
+	return (uint64_t)ts.tv_sec * UINT64_C(1000000000) +
+	    (uint64_t)ts.tv_nsec;
 }
 
 /*
@@ -797,6 +1189,7 @@ store_open(const char *path, struct store **out, struct rc_why *why)
 		goto out;
 	st->data_version = data_version(st->writer);
 	st->head_valid = true;
+	atomic_init(&st->generation, generation_start());
 
 	*out = st;
 	st = NULL;
@@ -856,6 +1249,17 @@ tx_begin(struct store *st, struct store_tx *tx)
 	if (rc != RC_OK)
 		return rc;
 
+	/*
+	 * XXX(store-generation): a change written by another process on
+	 * the same file raises the generation only here, at our next
+	 * write, so until then an ETag can match data that changed; the
+	 * server is the one writer in normal operation and the CLI talks
+	 * to it over the admin socket.  Fix: have store_generation()
+	 * compare SQLite's data version through a reader.
+	 */
+	if (st->data_version != 0 &&
+	    data_version(st->writer) != st->data_version)
+		atomic_fetch_add(&st->generation, 1);
 	if (!st->head_valid || st->data_version == 0 ||
 	    data_version(st->writer) != st->data_version) {
 		rc = load_head(st->writer, &st->head_seq, st->head_hash);
@@ -907,6 +1311,9 @@ tx_commit(struct store_tx *tx)
 	memcpy(st->head_hash, tx->head_hash, STORE_HASH_LEN);
 	st->data_version = data_version(tx->conn);
 	st->head_valid = true;
+	/* Raised only now, so a rolled-back change never moves it. */
+	if (tx->touched)
+		atomic_fetch_add(&st->generation, 1);
 	return RC_OK;
 }
 
@@ -953,6 +1360,17 @@ out_unlock:
 	return rc;
 }
 
+/*
+ * The change generation: raised after each commit that touched entries,
+ * agents or join tokens, and when a write of ours finds that another
+ * process changed the file.  Lock-free; any thread.
+ */
+uint64_t
+store_generation(struct store *st)
+{
+	return atomic_load(&st->generation);
+}
+
 /* ---- meta --------------------------------------------------------------- */
 
 /* Read meta name through c into value[len]; *found says if it exists. */
@@ -967,17 +1385,17 @@ meta_get(struct store_conn *c, const char *name, char *value, size_t len,
 	*found = false;
 	if (len > 0)
 		value[0] = '\0';
-	rc = get_stmt(c, STMT_META_GET, &s);
+	rc = core_stmt(c, STMT_META_GET, &s);
 	if (rc != RC_OK)
 		return rc;
 	rc = RC_DB;
-	if (bind_str(s, 1, name) != SQLITE_OK) {
-		(void)fail_db(c->db, "meta_get bind");
+	if (store_bind_str(s, 1, name) != SQLITE_OK) {
+		(void)store_fail_db(c->db, "meta_get bind");
 		goto out;
 	}
 	err = sqlite3_step(s);
 	if (err == SQLITE_ROW) {
-		if (!copy_col(s, 0, value, len)) {
+		if (!store_col_copy(s, 0, value, len)) {
 			log_error("store", "meta value does not fit name=%s "
 			    "len=%zu", name, len);
 			rc = RC_INTERNAL;
@@ -985,12 +1403,12 @@ meta_get(struct store_conn *c, const char *name, char *value, size_t len,
 		}
 		*found = true;
 	} else if (err != SQLITE_DONE) {
-		(void)fail_db(c->db, "meta_get");
+		(void)store_fail_db(c->db, "meta_get");
 		goto out;
 	}
 	rc = RC_OK;
 out:
-	put_stmt(s);
+	store_stmt_put(s);
 	return rc;
 }
 
@@ -1006,7 +1424,7 @@ store_meta_get(struct store *st, const char *name, char *value, size_t len,
 	struct store_conn *c;
 	enum rc rc = RC_DB;
 
-	rc = reader_get(st, &c);
+	rc = store_reader_get(st, &c);
 	if (rc != RC_OK)
 		return rc;
 	return meta_get(c, name, value, len, found);
@@ -1021,21 +1439,21 @@ store_meta_set(struct store_tx *tx, const char *name, const char *value)
 
 	if (name == NULL || value == NULL)
 		return RC_INTERNAL;
-	rc = get_stmt(tx->conn, STMT_META_SET, &s);
+	rc = core_stmt(tx->conn, STMT_META_SET, &s);
 	if (rc != RC_OK) {
 		tx->failed = true;
 		return rc;
 	}
 	rc = RC_DB;
-	if (bind_str(s, 1, name) != SQLITE_OK ||
-	    bind_str(s, 2, value) != SQLITE_OK ||
+	if (store_bind_str(s, 1, name) != SQLITE_OK ||
+	    store_bind_str(s, 2, value) != SQLITE_OK ||
 	    sqlite3_step(s) != SQLITE_DONE) {
-		(void)fail_tx(tx, "meta_set");
+		(void)store_fail_tx(tx, "meta_set");
 		goto out;
 	}
 	rc = RC_OK;
 out:
-	put_stmt(s);
+	store_stmt_put(s);
 	return rc;
 }
 
@@ -1108,8 +1526,8 @@ read_authority(sqlite3_stmt *s, struct store_authority *a)
 	a->activated_at = (time_t)sqlite3_column_int64(s, 6);
 	a->signed_until = (time_t)sqlite3_column_int64(s, 7);
 	a->tainted = sqlite3_column_int(s, 8) != 0;
-	if (!copy_col(s, 9, a->key_ref, sizeof(a->key_ref)) ||
-	    !copy_col(s, 10, a->kid, sizeof(a->kid))) {
+	if (!store_col_copy(s, 9, a->key_ref, sizeof(a->key_ref)) ||
+	    !store_col_copy(s, 10, a->kid, sizeof(a->kid))) {
 		log_error("store", "authority key_ref or kid too long row=%lld",
 		    (long long)a->id);
 		return RC_DB;
@@ -1144,10 +1562,10 @@ store_authorities_load(struct store *st, struct store_authority **out,
 
 	*out = NULL;
 	*n = 0;
-	rc = reader_get(st, &c);
+	rc = store_reader_get(st, &c);
 	if (rc != RC_OK)
 		return rc;
-	rc = get_stmt(c, STMT_AUTH_LOAD, &s);
+	rc = core_stmt(c, STMT_AUTH_LOAD, &s);
 	if (rc != RC_OK)
 		return rc;
 
@@ -1157,7 +1575,7 @@ store_authorities_load(struct store *st, struct store_authority **out,
 		if (err == SQLITE_DONE)
 			break;
 		if (err != SQLITE_ROW) {
-			(void)fail_db(c->db, "authorities_load");
+			(void)store_fail_db(c->db, "authorities_load");
 			goto out;
 		}
 		if (cnt == STORE_AUTHORITIES_MAX) {
@@ -1188,7 +1606,7 @@ store_authorities_load(struct store *st, struct store_authority **out,
 	cnt = 0;
 	rc = RC_OK;
 out:
-	put_stmt(s);
+	store_stmt_put(s);
 	store_authorities_free(v, cnt);
 	return rc;
 }
@@ -1234,14 +1652,14 @@ store_authority_insert(struct store_tx *tx, struct store_authority *a)
 		log_error("store", "refusing a malformed authority record");
 		return RC_INTERNAL;
 	}
-	rc = get_stmt(tx->conn, STMT_AUTH_INSERT, &s);
+	rc = core_stmt(tx->conn, STMT_AUTH_INSERT, &s);
 	if (rc != RC_OK) {
 		tx->failed = true;
 		return rc;
 	}
 	rc = RC_DB;
-	if (bind_str(s, 1, kind) != SQLITE_OK ||
-	    bind_str(s, 2, state) != SQLITE_OK ||
+	if (store_bind_str(s, 1, kind) != SQLITE_OK ||
+	    store_bind_str(s, 2, state) != SQLITE_OK ||
 	    sqlite3_bind_int64(s, 3, (sqlite3_int64)a->not_before) !=
 	    SQLITE_OK ||
 	    sqlite3_bind_int64(s, 4, (sqlite3_int64)a->not_after) !=
@@ -1253,21 +1671,21 @@ store_authority_insert(struct store_tx *tx, struct store_authority *a)
 	    sqlite3_bind_int64(s, 7, (sqlite3_int64)a->signed_until) !=
 	    SQLITE_OK ||
 	    sqlite3_bind_int(s, 8, a->tainted ? 1 : 0) != SQLITE_OK ||
-	    bind_str(s, 9, a->key_ref) != SQLITE_OK ||
-	    bind_str(s, 10, a->kid) != SQLITE_OK ||
+	    store_bind_str(s, 9, a->key_ref) != SQLITE_OK ||
+	    store_bind_str(s, 10, a->kid) != SQLITE_OK ||
 	    sqlite3_bind_blob(s, 11, a->der == NULL ? empty : a->der,
 	    (int)a->der_len, SQLITE_STATIC) != SQLITE_OK) {
-		(void)fail_tx(tx, "authority_insert bind");
+		(void)store_fail_tx(tx, "authority_insert bind");
 		goto out;
 	}
 	if (sqlite3_step(s) != SQLITE_DONE) {
-		(void)fail_tx(tx, "authority_insert");
+		(void)store_fail_tx(tx, "authority_insert");
 		goto out;
 	}
 	a->id = sqlite3_last_insert_rowid(tx->conn->db);
 	rc = RC_OK;
 out:
-	put_stmt(s);
+	store_stmt_put(s);
 	return rc;
 }
 
@@ -1287,21 +1705,21 @@ store_authority_update(struct store_tx *tx, const struct store_authority *a)
 		log_error("store", "refusing an unknown authority state");
 		return RC_INTERNAL;
 	}
-	rc = get_stmt(tx->conn, STMT_AUTH_UPDATE, &s);
+	rc = core_stmt(tx->conn, STMT_AUTH_UPDATE, &s);
 	if (rc != RC_OK) {
 		tx->failed = true;
 		return rc;
 	}
 	rc = RC_DB;
 	if (sqlite3_bind_int64(s, 1, a->id) != SQLITE_OK ||
-	    bind_str(s, 2, state) != SQLITE_OK ||
+	    store_bind_str(s, 2, state) != SQLITE_OK ||
 	    sqlite3_bind_int64(s, 3, (sqlite3_int64)a->activated_at) !=
 	    SQLITE_OK ||
 	    sqlite3_bind_int64(s, 4, (sqlite3_int64)a->signed_until) !=
 	    SQLITE_OK ||
 	    sqlite3_bind_int(s, 5, a->tainted ? 1 : 0) != SQLITE_OK ||
 	    sqlite3_step(s) != SQLITE_DONE) {
-		(void)fail_tx(tx, "authority_update");
+		(void)store_fail_tx(tx, "authority_update");
 		goto out;
 	}
 	if (sqlite3_changes(tx->conn->db) == 0) {
@@ -1310,7 +1728,7 @@ store_authority_update(struct store_tx *tx, const struct store_authority *a)
 	}
 	rc = RC_OK;
 out:
-	put_stmt(s);
+	store_stmt_put(s);
 	return rc;
 }
 
@@ -1321,7 +1739,7 @@ store_authority_delete(struct store_tx *tx, int64_t id)
 	sqlite3_stmt *s = NULL;
 	enum rc rc = RC_DB;
 
-	rc = get_stmt(tx->conn, STMT_AUTH_DELETE, &s);
+	rc = core_stmt(tx->conn, STMT_AUTH_DELETE, &s);
 	if (rc != RC_OK) {
 		tx->failed = true;
 		return rc;
@@ -1329,7 +1747,7 @@ store_authority_delete(struct store_tx *tx, int64_t id)
 	rc = RC_DB;
 	if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
 	    sqlite3_step(s) != SQLITE_DONE) {
-		(void)fail_tx(tx, "authority_delete");
+		(void)store_fail_tx(tx, "authority_delete");
 		goto out;
 	}
 	if (sqlite3_changes(tx->conn->db) == 0) {
@@ -1338,7 +1756,7 @@ store_authority_delete(struct store_tx *tx, int64_t id)
 	}
 	rc = RC_OK;
 out:
-	put_stmt(s);
+	store_stmt_put(s);
 	return rc;
 }
 
@@ -1367,7 +1785,7 @@ store_audit_append(struct store_tx *tx, const struct store_audit *rec,
 		return rc;
 	}
 
-	rc = get_stmt(tx->conn, STMT_AUDIT_INSERT, &s);
+	rc = core_stmt(tx->conn, STMT_AUDIT_INSERT, &s);
 	if (rc != RC_OK) {
 		tx->failed = true;
 		return rc;
@@ -1375,22 +1793,22 @@ store_audit_append(struct store_tx *tx, const struct store_audit *rec,
 	rc = RC_DB;
 	if (sqlite3_bind_int64(s, 1, n) != SQLITE_OK ||
 	    sqlite3_bind_int64(s, 2, at) != SQLITE_OK ||
-	    bind_str(s, 3, rec->actor) != SQLITE_OK ||
-	    bind_str(s, 4, rec->action) != SQLITE_OK ||
-	    bind_str(s, 5, rec->subject) != SQLITE_OK ||
-	    bind_str(s, 6, rec->outcome) != SQLITE_OK ||
-	    bind_str(s, 7, rec->serial) != SQLITE_OK ||
-	    bind_str(s, 8, rec->entry_id) != SQLITE_OK ||
-	    bind_str(s, 9, rec->detail) != SQLITE_OK ||
+	    store_bind_str(s, 3, rec->actor) != SQLITE_OK ||
+	    store_bind_str(s, 4, rec->action) != SQLITE_OK ||
+	    store_bind_str(s, 5, rec->subject) != SQLITE_OK ||
+	    store_bind_str(s, 6, rec->outcome) != SQLITE_OK ||
+	    store_bind_str(s, 7, rec->serial) != SQLITE_OK ||
+	    store_bind_str(s, 8, rec->entry_id) != SQLITE_OK ||
+	    store_bind_str(s, 9, rec->detail) != SQLITE_OK ||
 	    sqlite3_bind_blob(s, 10, tx->head_hash, STORE_HASH_LEN,
 	    SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_blob(s, 11, hash, STORE_HASH_LEN,
 	    SQLITE_STATIC) != SQLITE_OK) {
-		(void)fail_tx(tx, "audit_insert bind");
+		(void)store_fail_tx(tx, "audit_insert bind");
 		goto out;
 	}
 	if (sqlite3_step(s) != SQLITE_DONE) {
-		(void)fail_tx(tx, "audit_insert");
+		(void)store_fail_tx(tx, "audit_insert");
 		goto out;
 	}
 
@@ -1400,7 +1818,7 @@ store_audit_append(struct store_tx *tx, const struct store_audit *rec,
 		*seq = n;
 	rc = RC_OK;
 out:
-	put_stmt(s);
+	store_stmt_put(s);
 	return rc;
 }
 
@@ -1421,10 +1839,10 @@ store_audit_head(struct store *st, int64_t *count, char *head_hex)
 	int err;
 
 	*count = 0;
-	rc = reader_get(st, &c);
+	rc = store_reader_get(st, &c);
 	if (rc != RC_OK)
 		return rc;
-	rc = get_stmt(c, STMT_AUDIT_HEAD, &s);
+	rc = core_stmt(c, STMT_AUDIT_HEAD, &s);
 	if (rc != RC_OK)
 		return rc;
 
@@ -1438,13 +1856,105 @@ store_audit_head(struct store *st, int64_t *count, char *head_hex)
 		*count = sqlite3_column_int64(s, 0);
 		h = sqlite3_column_blob(s, 1);
 	} else if (err != SQLITE_DONE) {
-		(void)fail_db(c->db, "audit_head");
+		(void)store_fail_db(c->db, "audit_head");
 		goto out;
 	}
 	(void)sodium_bin2hex(head_hex, STORE_HASH_LEN * 2 + 1, h,
 	    STORE_HASH_LEN);
 	rc = RC_OK;
 out:
-	put_stmt(s);
+	store_stmt_put(s);
+	return rc;
+}
+
+/* ---- backup ------------------------------------------------------------- */
+
+/*
+ * Copy the database at db_path into dest with SQLite's online backup.
+ * The source is opened read-only and copied in one step, inside one read
+ * transaction, so the copy is a consistent snapshot even while a server
+ * writes (WAL lets it go on meanwhile).  dest is created here, mode 0600,
+ * and must not exist: RC_CONFLICT.  A source that cannot be opened is
+ * RC_IO; a failed copy RC_DB and dest is removed.  why says which.
+ */
+enum rc
+store_backup(const char *db_path, const char *dest, struct rc_why *why)
+{
+	sqlite3 *src = NULL, *dst = NULL;
+	sqlite3_backup *b = NULL;
+	bool made = false;
+	enum rc rc = RC_IO;
+	int fd, err;
+
+	rc_why_clear(why);
+	err = sqlite3_open_v2(db_path, &src, SQLITE_OPEN_READONLY, NULL);
+	if (err != SQLITE_OK) {
+		rc = src == NULL ? RC_NOMEM : rc_why_set(why, RC_IO,
+		    "db_path", "DESIGN.md Store", "cannot open database "
+		    "\"%s\": %s", db_path, sqlite3_errmsg(src));
+		goto out;
+	}
+
+	/* O_EXCL: never write over a file, even one made a moment ago. */
+	fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		rc = rc_why_set(why, errno == EEXIST ? RC_CONFLICT : RC_IO,
+		    "dest", "DESIGN.md Store", "cannot create backup \"%s\":"
+		    " %s", dest, strerror(errno));
+		goto out;
+	}
+	made = true;
+	err = fchmod(fd, 0600);
+	(void)close(fd);
+	if (err != 0) {
+		rc = rc_why_set(why, RC_IO, "dest", "DESIGN.md Store",
+		    "cannot set mode 0600 on backup \"%s\"", dest);
+		goto out;
+	}
+
+	rc = RC_DB;
+	err = sqlite3_open_v2(dest, &dst, SQLITE_OPEN_READWRITE, NULL);
+	if (err != SQLITE_OK) {
+		if (dst == NULL) {
+			rc = RC_NOMEM;
+			goto out;
+		}
+		(void)store_fail_db(dst, "open backup");
+		goto out_why;
+	}
+	b = sqlite3_backup_init(dst, "main", src, "main");
+	if (b == NULL) {
+		(void)store_fail_db(dst, "backup init");
+		goto out_why;
+	}
+	err = sqlite3_backup_step(b, -1);
+	if (err != SQLITE_DONE) {
+		log_error("store", "backup step failed db=\"%s (%d)\"",
+		    sqlite3_errstr(err), err);
+		(void)sqlite3_backup_finish(b);
+		goto out_why;
+	}
+	if (sqlite3_backup_finish(b) != SQLITE_OK) {
+		(void)store_fail_db(dst, "backup finish");
+		goto out_why;
+	}
+	if (sqlite3_close(dst) != SQLITE_OK) {
+		(void)store_fail_db(dst, "close backup");
+		goto out_why;
+	}
+	dst = NULL;
+
+	log_info("store", "database copied path=%s dest=%s", db_path, dest);
+	made = false;
+	rc = RC_OK;
+	goto out;
+out_why:
+	(void)rc_why_set(why, RC_DB, "dest", "DESIGN.md Store",
+	    "copying \"%s\" to \"%s\" failed", db_path, dest);
+out:
+	(void)sqlite3_close(dst);
+	(void)sqlite3_close(src);
+	if (made)
+		(void)unlink(dest);
 	return rc;
 }

@@ -23,7 +23,7 @@
 
 #include "../server/rc.h"
 
-#define STORE_SCHEMA_VERSION	1	/* migrations this binary knows */
+#define STORE_SCHEMA_VERSION	2	/* migrations this binary knows */
 #define STORE_KEY_REF_MAX	64	/* bytes of a sealed key file name */
 #define STORE_KID_MAX		64	/* bytes of a JWT kid */
 #define STORE_AUTHORITIES_MAX	256	/* rows store_authorities_load takes */
@@ -387,6 +387,7 @@ enum rc		 store_agent_count(struct store *,
 /* ---- join tokens ---------------------------------------------------- */
 
 #define STORE_TOKEN_HASH_LEN	32	/* BLAKE2b-256 of the token */
+#define STORE_TOKEN_ID_MAX	64	/* bytes of a token ID, NUL excluded */
 
 /* Record a token by its hash; the token itself is never stored. */
 enum rc		 store_token_put(struct store_tx *,

@@ -10,8 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "../../ca/cert.h"
+#include "../../ca/key.h"
 #include "../../server/conf.h"
 #include "check.h"
 
@@ -148,6 +154,10 @@ test_defaults(void)
 	CHECK(c.refresh_hint == 300, "default refresh_hint");
 	CHECK(c.max_body == HTTP_BODY_MAX, "default max_body");
 	CHECK(c.threads == 0, "default threads");
+	CHECK(c.join_token_enabled && c.n_x509pop_ca_files == 0 &&
+	    c.n_jwt_issuers == 0, "default attestors: join_token only");
+	CHECK(c.attest_rate == 1 && c.attest_burst == 1,
+	    "default attest_rate 1, attest_burst 1");
 	conf_clear(&c);
 }
 
@@ -232,7 +242,8 @@ test_example(void)
 		"ca_key_type", "jwt_key_type", "ca_ttl", "x509_svid_ttl",
 		"x509_svid_ttl_max", "jwt_svid_ttl", "jwt_svid_ttl_max",
 		"agent_svid_ttl", "agent_svid_ttl_max", "refresh_hint",
-		"max_body", "threads",
+		"max_body", "threads", "node_attestors", "attest_rate",
+		"attest_burst",
 	};
 	struct conf	 c, d;
 	struct rc_why	 why;
@@ -391,6 +402,72 @@ test_refusals(void)
 	rc = conf_load_file(&c, datadir, &why);
 	CHECK(rc == RC_BAD_REQUEST && strstr(why.detail,
 	    "not a regular file") != NULL, "a directory is refused");
+}
+
+/* node_attestors and the attestation rate: a full file, each refusal. */
+static void
+test_attestors(void)
+{
+	const struct conf_jwt_issuer	*k, *j;
+	struct conf			 c;
+	struct rc_why			 why;
+	enum rc				 rc;
+
+	rc = load("attestors.conf", &c, &why);
+	CHECK(rc == RC_OK, "attestors.conf loads");
+	if (rc != RC_OK)
+		printf("# %s\n", why.detail);
+	CHECK(!c.join_token_enabled, "attestors: join_token disabled");
+	CHECK(c.n_x509pop_ca_files == 2 && strcmp(c.x509pop_ca_files[0],
+	    "/etc/svidca/node-ca.pem") == 0 && strcmp(c.x509pop_ca_files[1],
+	    "/etc/svidca/node-ca2.pem") == 0, "attestors: x509pop ca_files");
+	k = &c.jwt_issuers[0];
+	j = &c.jwt_issuers[1];
+	CHECK(c.n_jwt_issuers == 2 && strcmp(k->name, "k8s-prod") == 0 &&
+	    strcmp(k->issuer, "https://kubernetes.default.svc") == 0 &&
+	    strcmp(k->audience, "svidca") == 0 && k->jwks_file[0] == '\0' &&
+	    strcmp(k->jwks_url, "https://k8s.example.net/openid/v1/jwks") ==
+	    0 && strcmp(k->jwks_ca_file, "/etc/svidca/k8s-ca.pem") == 0 &&
+	    k->jwks_refresh == 600 && strcmp(k->node_claim, "node_name") ==
+	    0 && k->n_selector_claims == 2 && strcmp(k->selector_claims[0],
+	    "zone") == 0 && strcmp(k->selector_claims[1], "cluster") == 0 &&
+	    k->max_token_age == 900, "attestors: first jwt issuer");
+	CHECK(strcmp(j->name, "corp") == 0 && strcmp(j->jwks_file,
+	    "/etc/svidca/corp-jwks.json") == 0 && j->jwks_url[0] == '\0' &&
+	    strcmp(j->node_claim, "sub") == 0 && j->n_selector_claims == 0 &&
+	    j->jwks_refresh == 300 && j->max_token_age == 3600,
+	    "attestors: second issuer with the defaults");
+	CHECK(c.attest_rate == 5 && c.attest_burst == 20,
+	    "attestors: attest_rate and attest_burst");
+	conf_clear(&c);
+
+	expect_refused("na_unknown.conf", 3, "node_attestors.tpm",
+	    "unknown key", NULL, NULL);
+	expect_refused("na_not_group.conf", 2, "node_attestors",
+	    "expected a group { ... }, got an integer", NULL, NULL);
+	expect_refused("na_bool.conf", 3, "node_attestors.join_token.enabled",
+	    "expected true or false, got an integer", "enabled", NULL);
+	expect_refused("na_x509pop_empty.conf", 3, "node_attestors.x509pop",
+	    "ca_files: list at least one CA file", "ca_files", NULL);
+	expect_refused("na_jwt_group.conf", 3, "node_attestors.jwt",
+	    "expected a list of issuer groups", NULL, NULL);
+	expect_refused("na_no_claim.conf", 4, "node_attestors.jwt.1",
+	    "node_claim: must be set", "node_claim", NULL);
+	expect_refused("na_two_sources.conf", 3, "node_attestors.jwt.1",
+	    "set exactly one of jwks_file and jwks_url", "jwks_file", NULL);
+	expect_refused("na_bad_name.conf", 4, "node_attestors.jwt.1.name",
+	    "\"a/b\" is not one SPIFFE ID path segment", "name", "ID-12");
+	expect_refused("na_http_url.conf", 5, "node_attestors.jwt.1.jwks_url",
+	    "is not an https:// URL", "jwks_url", NULL);
+	expect_refused("na_dup_name.conf", 6, "node_attestors.jwt.2",
+	    "name: \"corp\" is already the name of issuer 1", "name", NULL);
+	expect_refused("na_claim_colon.conf", 5,
+	    "node_attestors.jwt.1.selector_claims", "entry 1: expected claim "
+	    "names", "selector_claims", NULL);
+	expect_refused("na_age.conf", 5, "node_attestors.jwt.1.max_token_age",
+	    "0 is out of range, use 1 to 86400", "max_token_age", NULL);
+	expect_refused("na_rate.conf", 2, "attest_rate",
+	    "0 is out of range, use 1 to 1000000", "attest_rate", NULL);
 }
 
 /* A file over CONF_FILE_MAX is refused before libconfig reads it. */
@@ -611,6 +688,78 @@ test_symlink(const char *tmp)
 	(void)rmdir(real);
 }
 
+/* conf_finish reads the attestors' files, and checks each issuer. */
+static void
+test_attestor_files(const char *tmp)
+{
+	struct conf_jwt_issuer	*iss;
+	struct conf		 c;
+	struct rc_why		 why;
+	EVP_PKEY		*key;
+	X509			*ca;
+	FILE			*f;
+	char			 ca_path[PATH_MAX_SVIDCA];
+	char			 jwks_path[PATH_MAX_SVIDCA];
+	time_t			 now = time(NULL);
+	enum rc			 rc;
+
+	(void)snprintf(ca_path, sizeof(ca_path), "%s/node-ca.pem", tmp);
+	(void)snprintf(jwks_path, sizeof(jwks_path), "%s/jwks.json", tmp);
+	key = key_generate(KEY_EC_P256);
+	ca = key == NULL ? NULL : cert_make_root(key, "node.test", NULL,
+	    now - 60, now + 3600);
+	f = fopen(ca_path, "w");
+	if (f != NULL && ca != NULL)
+		PEM_write_X509(f, ca);
+	if (f != NULL)
+		fclose(f);
+	f = fopen(jwks_path, "w");
+	if (f != NULL) {
+		fputs("{\"keys\":[]}", f);
+		fclose(f);
+	}
+	X509_free(ca);
+	EVP_PKEY_free(key);
+
+	base(&c);
+	(void)snprintf(c.x509pop_ca_files[0], CONF_STR_MAX, "%s", ca_path);
+	c.n_x509pop_ca_files = 1;
+	iss = &c.jwt_issuers[0];
+	(void)snprintf(iss->name, sizeof(iss->name), "corp");
+	(void)snprintf(iss->issuer, sizeof(iss->issuer), "https://i.example");
+	(void)snprintf(iss->audience, sizeof(iss->audience), "svidca");
+	(void)snprintf(iss->jwks_file, sizeof(iss->jwks_file), "%s",
+	    jwks_path);
+	(void)snprintf(iss->node_claim, sizeof(iss->node_claim), "sub");
+	iss->jwks_refresh = 300;
+	iss->max_token_age = 600;
+	c.n_jwt_issuers = 1;
+	rc = conf_finish(&c, &why);
+	CHECK(rc == RC_OK, "finish: attestors with readable files");
+	if (rc != RC_OK)
+		printf("# %s\n", why.detail);
+
+	(void)snprintf(c.x509pop_ca_files[0], CONF_STR_MAX, "%s/none.pem",
+	    tmp);
+	expect_finish(&c, "node_attestors.x509pop.ca_files: ",
+	    "none.pem: cannot open", "finish: missing x509pop CA file");
+	(void)snprintf(c.x509pop_ca_files[0], CONF_STR_MAX, "%s", jwks_path);
+	expect_finish(&c, "node_attestors.x509pop.ca_files: ",
+	    "no PEM certificate", "finish: CA file without a certificate");
+	(void)snprintf(c.x509pop_ca_files[0], CONF_STR_MAX, "%s", ca_path);
+
+	(void)snprintf(iss->jwks_file, sizeof(iss->jwks_file), "%s", ca_path);
+	expect_finish(&c, "node_attestors.jwt.1: jwks_file: ", "not JSON",
+	    "finish: JWKS file that is not JSON");
+	(void)snprintf(iss->jwks_file, sizeof(iss->jwks_file), "%s",
+	    jwks_path);
+	iss->node_claim[0] = '\0';
+	expect_finish(&c, "node_attestors.jwt.1: node_claim: must be set", "",
+	    "finish: issuer without node_claim");
+	(void)unlink(ca_path);
+	(void)unlink(jwks_path);
+}
+
 static void
 test_split_addr(void)
 {
@@ -665,11 +814,13 @@ main(void)
 	test_refusals();
 	test_finish_files();
 	test_finish();
+	test_attestors();
 	test_split_addr();
 
 	CHECK(mkdtemp(tmp) != NULL, "scratch directory");
 	test_too_big(tmp);
 	test_symlink(tmp);
+	test_attestor_files(tmp);
 	(void)rmdir(tmp);
 
 	return check_done();

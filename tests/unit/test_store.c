@@ -318,7 +318,7 @@ test_open(void)
 	struct store *st = NULL;
 	struct rc_why why;
 	struct stat sb;
-	char db[PATH_MAX], buf[64];
+	char db[PATH_MAX], buf[256];
 
 	path_in(db, sizeof(db), "open.db");
 	CHECK(store_open(db, &st, &why) == RC_OK, "open creates a database");
@@ -329,11 +329,13 @@ test_open(void)
 	CHECK(peek_text(db, "PRAGMA journal_mode", buf, sizeof(buf)) &&
 	    strcmp(buf, "wal") == 0, "journal mode is wal");
 	CHECK(peek_text(db, "PRAGMA user_version", buf, sizeof(buf)) &&
-	    strcmp(buf, "1") == 0, "user_version is 1");
+	    strcmp(buf, "2") == 0, "user_version is 2");
 	CHECK(peek_text(db, "SELECT group_concat(name, ',') FROM (SELECT name"
 	    " FROM sqlite_master WHERE type = 'table' ORDER BY name)", buf,
-	    sizeof(buf)) && strcmp(buf, "audit,authorities,meta") == 0,
-	    "migration 1 made meta, authorities, audit");
+	    sizeof(buf)) && strcmp(buf, "agent_selectors,agents,audit,"
+	    "authorities,entries,entry_dns,entry_federates,entry_selectors,"
+	    "join_tokens,meta") == 0,
+	    "migrations 1 and 2 made every table");
 	CHECK(peek_text(db, "SELECT count(*) FROM sqlite_master WHERE type ="
 	    " 'index' AND tbl_name = 'audit' AND name LIKE 'audit_%'", buf,
 	    sizeof(buf)) && strcmp(buf, "5") == 0,
@@ -352,7 +354,7 @@ test_open(void)
 	st = NULL;
 	CHECK(store_open(db, &st, &why) == RC_OK, "reopen succeeds");
 	CHECK(peek_text(db, "PRAGMA user_version", buf, sizeof(buf)) &&
-	    strcmp(buf, "1") == 0, "user_version still 1 after reopen");
+	    strcmp(buf, "2") == 0, "user_version still 2 after reopen");
 	store_close(st);
 	store_close(NULL);
 }
@@ -376,7 +378,7 @@ test_too_new(void)
 	CHECK(why.field != NULL && strcmp(why.field, "data_dir") == 0,
 	    "why names the field");
 	CHECK(strcmp(why.detail, "database schema version 99 is newer than "
-	    "version 1, the newest this server knows") == 0,
+	    "version 2, the newest this server knows") == 0,
 	    "detail names both versions");
 	CHECK(peek_text(db, "PRAGMA user_version", buf, sizeof(buf)) &&
 	    strcmp(buf, "99") == 0, "refused database keeps its version");
