@@ -72,12 +72,12 @@ struct agent {
 	char			 td[SPIFFEID_TD_MAX + 1];
 	struct agent_client	*cl;		/* owned */
 	struct agent_sync	*sync;		/* owned */
-	struct agent_svid	*svid;		/* owned; NULL before attesting */
+	struct agent_svid	*svid;		/* owned; NULL: not attested */
 	time_t			 renew_at;	/* when to renew svid */
 	time_t			 next_sync;	/* when to sync next */
 	time_t			 wait_until;	/* no request before this */
 	long			 backoff;	/* seconds; 0 after a success */
-	int			 refusals;	/* agent routes refused in a row */
+	int			 refusals;	/* refusals in a row */
 };
 
 static sigset_t agent_sigs;		/* the signals that stop the agent */
@@ -109,13 +109,14 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: svidca agent run --server HOST:PORT --trust-bundle FILE\n"
-	    "           (--join-token TOKEN | --x509pop-cert FILE "
-	    "--x509pop-key FILE |\n"
-	    "            --jwt-file FILE) --data-dir DIR --svid-dir DIR\n"
+	    "           (--join-token TOKEN |\n"
+	    "            --x509pop-cert FILE --x509pop-key FILE |\n"
+	    "            --jwt-file FILE)\n"
+	    "           --data-dir DIR --svid-dir DIR\n"
 	    "           [--sync-interval SECONDS] [--trust-domain TD]\n"
 	    "           [--log-level debug|info|warn|error]\n"
-	    "       svidca agent healthcheck --data-dir DIR "
-	    "[--trust-bundle FILE]\n");
+	    "       svidca agent healthcheck --data-dir DIR\n"
+	    "           [--trust-bundle FILE]\n");
 }
 
 /* A decimal in [min, max] from s into *out; false when it is not one. */
@@ -182,8 +183,7 @@ parse_opts(int argc, char **argv, struct agent_opts *o, bool run)
 		case OPT_INTERVAL:
 			if (!parse_long(optarg, 1, AGENT_INTERVAL_MAX,
 			    &o->interval)) {
-				fprintf(stderr, "svidca: --sync-interval: "
-				    "seconds from 1 to %ld, not %s\n",
+				fprintf(stderr, "svidca: --sync-interval: seconds from 1 to %ld, not %s\n",
 				    AGENT_INTERVAL_MAX, optarg);
 				return AGENT_EXIT_USAGE;
 			}
@@ -213,20 +213,17 @@ parse_opts(int argc, char **argv, struct agent_opts *o, bool run)
 
 	if (o->ev.x509pop_cert != NULL || o->ev.x509pop_key != NULL) {
 		if (o->ev.x509pop_cert == NULL || o->ev.x509pop_key == NULL) {
-			fprintf(stderr, "svidca: --x509pop-cert and "
-			    "--x509pop-key go together\n");
+			fprintf(stderr, "svidca: --x509pop-cert and --x509pop-key go together\n");
 			return AGENT_EXIT_USAGE;
 		}
 		o->n_ev++;
 	}
 	if (o->n_ev != 1) {
-		fprintf(stderr, "svidca: give exactly one of --join-token, "
-		    "--x509pop-cert/--x509pop-key, --jwt-file\n");
+		fprintf(stderr, "svidca: give exactly one of --join-token, --x509pop-cert/--x509pop-key, --jwt-file\n");
 		return AGENT_EXIT_USAGE;
 	}
 	if (o->server == NULL || o->svid_dir == NULL) {
-		fprintf(stderr, "svidca: --server and --svid-dir are "
-		    "required\n");
+		fprintf(stderr, "svidca: --server and --svid-dir are required\n");
 		return AGENT_EXIT_USAGE;
 	}
 	return AGENT_EXIT_OK;
@@ -315,8 +312,8 @@ save_bundle(const struct agent *a, const char *json)
 		return;
 	if (agent_files_write(a->o.data_dir, AGENT_BUNDLE_FILE, json,
 	    strlen(json), 0644) != RC_OK)
-		log_warn("agent", "cannot save the bundle; the next start "
-		    "uses the older roots");
+		log_warn("agent",
+		    "cannot save the bundle; the next start uses the older roots");
 }
 
 /* The client trusts the sync's current roots, from the next request on. */
@@ -379,8 +376,8 @@ attest(struct agent *a, time_t now, bool *fatal)
 	if (rc != RC_OK) {
 		if (res.refused && rc != RC_RATE_LIMITED &&
 		    a->o.ev.type == AGENT_ATTEST_JOIN_TOKEN) {
-			log_error("agent", "the join token was refused; start "
-			    "the agent with a new one");
+			log_error("agent",
+			    "the join token was refused; start the agent with a new one");
 			*fatal = true;
 		}
 		back_off(a, now, res.retry_after);
@@ -395,9 +392,9 @@ attest(struct agent *a, time_t now, bool *fatal)
 	    "spiffe_id", &why) != RC_OK || !spiffeid_is_in_td(&sid, a->td) ||
 	    !agent_trust_is_verified(trust, res.svid->leaf, res.svid->chain,
 	    X509_PURPOSE_SSL_CLIENT)) {
-		log_error("agent", "the attestation answer does not verify "
-		    "against its bundle or is for another trust domain "
-		    "id=%s", res.svid->id);
+		log_error("agent",
+		    "the attestation answer does not verify against its bundle or is for another trust domain id=%s",
+		    res.svid->id);
 		back_off(a, now, 0);
 		goto out;
 	}
@@ -438,8 +435,9 @@ note_refusal(struct agent *a, enum rc rc)
 	if (a->refusals < AGENT_REFUSALS_MAX ||
 	    a->o.ev.type == AGENT_ATTEST_JOIN_TOKEN)
 		return;
-	log_warn("agent", "the server keeps refusing our SVID, attesting "
-	    "again id=%s", a->svid->id);
+	log_warn("agent",
+	    "the server keeps refusing our SVID, attesting again id=%s",
+	    a->svid->id);
 	agent_svid_free(a->svid);
 	a->svid = NULL;
 	a->refusals = 0;
@@ -474,8 +472,9 @@ renew(struct agent *a, time_t now)
 		goto out;
 	if (r.status != 200) {
 		rc = agent_client_status_rc(r.status);
-		log_warn("agent", "renewal refused id=%s status=%ld "
-		    "reason=\"%s\"", a->svid->id, r.status,
+		log_warn("agent",
+		    "renewal refused id=%s status=%ld reason=\"%s\"",
+		    a->svid->id, r.status,
 		    agent_client_reply_detail(&r, detail, sizeof(detail)));
 		goto out;
 	}
@@ -490,8 +489,9 @@ renew(struct agent *a, time_t now)
 		    "another ID or does not verify against the bundle");
 		goto out;
 	}
-	log_info("agent", "agent svid renewed id=%s serial=%s "
-	    "not_after=%lld", svid->id, svid->serial,
+	log_info("agent",
+	    "agent svid renewed id=%s serial=%s not_after=%lld", svid->id,
+	    svid->serial,
 	    (long long)svid->not_after);
 	rc = take_svid(a, svid);
 	svid = NULL;
@@ -564,8 +564,9 @@ load_trust(const char *data_dir, const char *bootstrap)
 		t = agent_trust_load(path, &why);
 		if (t != NULL)
 			return t;
-		log_warn("agent", "saved bundle unusable path=%s "
-		    "reason=\"%s\"", path, why.detail);
+		log_warn("agent",
+		    "saved bundle unusable path=%s reason=\"%s\"", path,
+		    why.detail);
 	}
 	if (bootstrap == NULL) {
 		log_error("agent", "no trust bundle: give --trust-bundle");
@@ -573,8 +574,9 @@ load_trust(const char *data_dir, const char *bootstrap)
 	}
 	t = agent_trust_load(bootstrap, &why);
 	if (t == NULL)
-		log_error("agent", "trust bundle refused path=%s "
-		    "reason=\"%s\"", bootstrap, why.detail);
+		log_error("agent",
+		    "trust bundle refused path=%s reason=\"%s\"", bootstrap,
+		    why.detail);
 	return t;
 }
 
@@ -650,8 +652,8 @@ start(struct agent *a, time_t now)
 	td = a->o.trust_domain != NULL ? a->o.trust_domain : trust->td;
 	if (td[0] == '\0' || spiffeid_td_parse(td, strlen(td), a->td,
 	    "trust-domain", &why) != RC_OK) {
-		log_error("agent", "cannot tell the trust domain: no root "
-		    "names one; give --trust-domain");
+		log_error("agent",
+		    "cannot tell the trust domain: no root names one; give --trust-domain");
 		agent_trust_free(trust);
 		return AGENT_EXIT_FAIL;
 	}
@@ -676,12 +678,14 @@ start(struct agent *a, time_t now)
 		    a->svid->chain, a->svid->key) != RC_OK)
 			return AGENT_EXIT_FAIL;
 		a->renew_at = renew_time(a->svid);
-		log_info("agent", "using the saved agent svid id=%s serial=%s "
-		    "not_after=%lld", a->svid->id, a->svid->serial,
+		log_info("agent",
+		    "using the saved agent svid id=%s serial=%s not_after=%lld",
+		    a->svid->id, a->svid->serial,
 		    (long long)a->svid->not_after);
 	}
-	log_info("agent", "agent started server=%s td=%s attestation=%s "
-	    "interval=%ld", a->o.server, a->td,
+	log_info("agent",
+	    "agent started server=%s td=%s attestation=%s interval=%ld",
+	    a->o.server, a->td,
 	    agent_attest_type_str(a->o.ev.type), a->o.interval);
 	return AGENT_EXIT_OK;
 }
@@ -707,8 +711,12 @@ run_loop(struct agent *a)
 
 		/* No SVID, or one that lapsed while the server was away. */
 		if (a->svid == NULL || !agent_svid_is_current(a->svid, now)) {
-			if (attest(a, now, &fatal) != RC_OK && fatal)
+			if (attest(a, now, &fatal) == RC_OK)
+				continue;
+			if (fatal)
 				return AGENT_EXIT_FAIL;
+			if (a->wait_until <= now)
+				back_off(a, now, 0);
 			continue;
 		}
 
@@ -759,8 +767,8 @@ agent_run(int argc, char **argv)
 		return status;
 	if (a.o.log_level != NULL) {
 		if (!log_level_parse(a.o.log_level, &lvl)) {
-			fprintf(stderr, "svidca: --log-level: debug, info, "
-			    "warn or error, not %s\n", a.o.log_level);
+			fprintf(stderr, "svidca: --log-level: debug, info, warn or error, not %s\n",
+			    a.o.log_level);
 			return AGENT_EXIT_USAGE;
 		}
 		log_set_level(lvl);
@@ -813,15 +821,15 @@ agent_healthcheck(int argc, char **argv)
 	}
 	status = AGENT_EXIT_FAIL;
 	if (!agent_svid_is_current(svid, now)) {
-		printf("unhealthy: agent SVID not current id=%s "
-		    "not_after=%lld\n", svid->id, (long long)svid->not_after);
+		printf("unhealthy: agent SVID not current id=%s not_after=%lld\n",
+		    svid->id, (long long)svid->not_after);
 		goto out;
 	}
 	trust = load_trust(o.data_dir, o.trust_bundle);
 	if (trust == NULL || !agent_trust_is_verified(trust, svid->leaf,
 	    svid->chain, X509_PURPOSE_SSL_CLIENT)) {
-		printf("unhealthy: agent SVID does not verify against the "
-		    "bundle id=%s\n", svid->id);
+		printf("unhealthy: agent SVID does not verify against the bundle id=%s\n",
+		    svid->id);
 		goto out;
 	}
 	printf("healthy: id=%s not_after=%lld\n", svid->id,

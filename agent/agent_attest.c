@@ -149,8 +149,8 @@ read_node_key(const char *path)
 	sodium_memzero(text, len);
 	free(text);
 	if (key == NULL)
-		log_warn("agent", "no private key in the x509pop key file "
-		    "path=%s", path);
+		log_warn("agent",
+		    "no private key in the x509pop key file path=%s", path);
 	return key;
 }
 
@@ -234,8 +234,9 @@ sign_challenge(EVP_PKEY *key, const unsigned char *chal, size_t chal_len)
 	out = b64_string(sig, sig_len);
 out:
 	if (out == NULL)
-		log_error("agent", "cannot sign the x509pop challenge "
-		    "ossl=\"%s\"", log_ossl(ossl, sizeof(ossl)));
+		log_error("agent",
+		    "cannot sign the x509pop challenge ossl=\"%s\"",
+		    log_ossl(ossl, sizeof(ossl)));
 	OPENSSL_free(sig);
 	EVP_MD_CTX_free(md);
 	return out;
@@ -311,8 +312,8 @@ take_result(const struct agent_client_reply *reply, EVP_PKEY *key,
 	doc = json_loadb(reply->body, reply->len, 0, NULL);
 	id = json_string_value(json_object_get(doc, "spiffe_id"));
 	if (id == NULL || !json_is_object(json_object_get(doc, "bundle"))) {
-		log_warn("agent", "attestation answer lacks spiffe_id or "
-		    "bundle");
+		log_warn("agent",
+		    "attestation answer lacks spiffe_id or bundle");
 		goto out;
 	}
 	res->svid = agent_svid_from_json(json_object_get(doc, "svid"), key,
@@ -323,8 +324,9 @@ take_result(const struct agent_client_reply *reply, EVP_PKEY *key,
 		goto out;
 	}
 	if (strcmp(res->svid->id, id) != 0) {
-		log_warn("agent", "attestation answer names another ID "
-		    "id=%s svid=%s", id, res->svid->id);
+		log_warn("agent",
+		    "attestation answer names another ID id=%s svid=%s", id,
+		    res->svid->id);
 		goto out;
 	}
 	res->bundle = json_incref(json_object_get(doc, "bundle"));
@@ -385,8 +387,9 @@ agent_attest(struct agent_client *cl, const struct agent_evidence *ev,
 		rc = agent_client_status_rc(reply.status);
 		res->refused = reply.status >= 400 && reply.status < 500;
 		res->retry_after = reply.retry_after;
-		log_warn("agent", "attestation refused type=%s status=%ld "
-		    "reason=\"%s\"", agent_attest_type_str(ev->type),
+		log_warn("agent",
+		    "attestation refused type=%s status=%ld reason=\"%s\"",
+		    agent_attest_type_str(ev->type),
 		    reply.status, agent_client_reply_detail(&reply, detail,
 		    sizeof(detail)));
 		goto out;

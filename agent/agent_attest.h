@@ -15,7 +15,8 @@
 #include "agent_client.h"
 #include "agent_svid.h"
 
-#define AGENT_ATTEST_CONTEXT	"svidca x509pop challenge v1"	/* signed prefix */
+/* What an x509pop node signs, before a zero byte and the challenge. */
+#define AGENT_ATTEST_CONTEXT	"svidca x509pop challenge v1"
 
 enum agent_attest_type {
 	AGENT_ATTEST_JOIN_TOKEN,
@@ -29,7 +30,7 @@ struct agent_evidence {
 	const char		*join_token;	/* JOIN_TOKEN: the token */
 	const char		*x509pop_cert;	/* X509POP: PEM chain file */
 	const char		*x509pop_key;	/* X509POP: its key file */
-	const char		*jwt_file;	/* JWT: file holding the token */
+	const char		*jwt_file;	/* JWT: file with the token */
 };
 
 /* The outcome of one attestation. */

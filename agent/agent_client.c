@@ -130,8 +130,8 @@ on_verify(int ok, X509_STORE_CTX *xs)
 		return 1;
 	if (!has_only_uri(X509_STORE_CTX_get_current_cert(xs),
 	    cl->server_id)) {
-		(void)snprintf(cl->why, sizeof(cl->why), "the server's SVID "
-		    "is not %s", cl->server_id);
+		(void)snprintf(cl->why, sizeof(cl->why), "the server's SVID is not %s",
+		    cl->server_id);
 		X509_STORE_CTX_set_error(xs,
 		    X509_V_ERR_APPLICATION_VERIFICATION);
 		return 0;
@@ -498,8 +498,8 @@ agent_client_request(struct agent_client *cl, const char *method,
 		goto out;
 	}
 	if (cc != CURLE_OK) {
-		log_warn("agent", "no answer from the server url=%s "
-		    "reason=\"%s%s%s\"", url,
+		log_warn("agent",
+		    "no answer from the server url=%s reason=\"%s%s%s\"", url,
 		    cl->err[0] != '\0' ? cl->err : curl_easy_strerror(cc),
 		    cl->why[0] != '\0' ? ": " : "", cl->why);
 		rc = RC_IO;

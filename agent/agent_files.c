@@ -226,8 +226,9 @@ agent_files_read(const char *path, size_t max, char **out, size_t *len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			log_error("agent", "cannot read file path=%s "
-			    "err=\"%s\"", path, strerror(errno));
+			log_error("agent",
+			    "cannot read file path=%s err=\"%s\"", path,
+			    strerror(errno));
 			goto out;
 		}
 		if (n == 0)

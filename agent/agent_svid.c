@@ -263,8 +263,7 @@ agent_svid_from_json(const json_t *chain, EVP_PKEY *key, struct rc_why *why)
 		x = decode_cert(json_array_get(chain, i));
 		if (x == NULL) {
 			rc_why_set(why, RC_BAD_REQUEST, SVID_FIELD,
-			    "RFC 4648 4", "certificate %zu is not base64 "
-			    "of one DER certificate", i);
+			    "RFC 4648 4", "certificate %zu is not base64 of one DER certificate", i);
 			goto fail;
 		}
 		if (i == 0) {
@@ -396,11 +395,13 @@ finish_pending(const char *dir, const char *cert_name, EVP_PKEY *key)
 		return;
 	if (leaf != NULL && X509_check_private_key(leaf, key) == 1) {
 		if (agent_files_rename(dir, pending, cert_name) == RC_OK)
-			log_info("agent", "finished an interrupted save "
-			    "path=%s/%s", dir, cert_name);
+			log_info("agent",
+			    "finished an interrupted save path=%s/%s", dir,
+			    cert_name);
 	} else if (agent_files_remove_tree(dir, pending, 0) != RC_OK) {
-		log_warn("agent", "cannot drop a stale pending file "
-		    "path=%s/%s", dir, pending);
+		log_warn("agent",
+		    "cannot drop a stale pending file path=%s/%s", dir,
+		    pending);
 	}
 	ERR_clear_error();
 	X509_free(leaf);

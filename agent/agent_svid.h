@@ -31,11 +31,11 @@
 
 struct agent_svid {
 	X509		*leaf;			/* owned */
-	STACK_OF(X509)	*chain;			/* owned; intermediates, may be empty */
+	STACK_OF(X509)	*chain;			/* owned; intermediates */
 	EVP_PKEY	*key;			/* owned private key */
 	char		 id[SPIFFEID_MAX + 1];	/* the leaf's one URI SAN */
 	char		 serial[AGENT_SVID_SERIAL_MAX];	/* lowercase hex */
-	char		 issuer_kid[AGENT_SVID_KEYID_MAX]; /* AKI hex, "" if none */
+	char		 issuer_kid[AGENT_SVID_KEYID_MAX]; /* AKI hex or "" */
 	time_t		 not_before;		/* Unix seconds */
 	time_t		 not_after;		/* Unix seconds */
 	time_t		 start;			/* later of not_before and

@@ -51,7 +51,7 @@ struct sync_entry {
 struct agent_sync {
 	char		 dir[PATH_MAX_SVIDCA];	/* the SVID directory */
 	char		 td[SPIFFEID_TD_MAX + 1];	/* own trust domain */
-	long		 window;	/* seconds nearly-due SVIDs join a batch */
+	long		 window;	/* seconds: early joiners of a batch */
 	struct agent_trust *trust;	/* owned; own roots */
 	char		*own_pem;	/* owned; trust as PEM */
 	json_t		*federated;	/* owned; name -> PEM string */
@@ -381,8 +381,8 @@ refresh_bundles(struct agent_sync *s)
 			continue;
 		if (!agent_files_join(edir, sizeof(edir), s->dir, e->id) ||
 		    write_bundles(s, e, edir) != RC_OK)
-			log_warn("agent", "cannot update bundle files "
-			    "entry=%s", e->id);
+			log_warn("agent",
+			    "cannot update bundle files entry=%s", e->id);
 	}
 }
 
@@ -434,8 +434,9 @@ remove_entry(struct agent_sync *s, struct sync_entry *e)
 		return;
 	if (agent_files_remove_tree(s->dir, e->id, SYNC_REMOVE_DEPTH) ==
 	    RC_OK)
-		log_info("agent", "entry no longer authorized, files removed "
-		    "id=%s entry=%s", e->spiffe_id, e->id);
+		log_info("agent",
+		    "entry no longer authorized, files removed id=%s entry=%s",
+		    e->spiffe_id, e->id);
 }
 
 /* ---- restore -------------------------------------------------------- */
@@ -521,8 +522,9 @@ agent_sync_restore(struct agent_sync *s, time_t now)
 	for (i = 0; i < s->n; i++)
 		if (s->v[i].svid != NULL)
 			held++;
-	log_info("agent", "restored entries from an earlier run entries=%zu "
-	    "current=%zu", s->n, held);
+	log_info("agent",
+	    "restored entries from an earlier run entries=%zu current=%zu",
+	    s->n, held);
 out:
 	json_decref(doc);
 	free(text);
@@ -575,14 +577,15 @@ parse_entry(json_t *o, struct sync_entry *e, time_t now)
 	hint = json_string_value(json_object_get(o, "hint"));
 	rev = json_object_get(o, "revision_number");
 	if (id == NULL || sid == NULL || !json_is_integer(rev)) {
-		log_warn("agent", "sync entry lacks id, spiffe_id or "
-		    "revision_number, skipped");
+		log_warn("agent",
+		    "sync entry lacks id, spiffe_id or revision_number, skipped");
 		return false;
 	}
 	/* The ID names a directory: nothing that could leave S. */
 	if (!agent_files_is_safe_name(id)) {
-		log_warn("agent", "sync entry ID unusable as a directory "
-		    "name, skipped id=%s", sid);
+		log_warn("agent",
+		    "sync entry ID unusable as a directory name, skipped id=%s",
+		    sid);
 		return false;
 	}
 	e->expires_at = (time_t)json_integer_value(json_object_get(o,
@@ -633,8 +636,7 @@ apply_entries(struct agent_sync *s, json_t *doc, time_t now)
 	arr = json_object_get(doc, "entries");
 	if (!json_is_array(arr) ||
 	    json_array_size(arr) > AGENT_SYNC_ENTRIES_MAX) {
-		log_warn("agent", "sync answer without a usable entries "
-		    "array");
+		log_warn("agent", "sync answer without a usable entries array");
 		return RC_BAD_REQUEST;
 	}
 	nv = calloc(json_array_size(arr) + 1, sizeof(*nv));
@@ -738,8 +740,9 @@ take_own_bundle(struct agent_sync *s, json_t *own,
 
 	t = agent_trust_from_json(own, &why);
 	if (t == NULL) {
-		log_warn("agent", "own bundle unusable, kept the old one "
-		    "reason=\"%s\"", why.detail);
+		log_warn("agent",
+		    "own bundle unusable, kept the old one reason=\"%s\"",
+		    why.detail);
 		return;
 	}
 	if (agent_trust_is_equal(t, s->trust)) {
@@ -812,8 +815,9 @@ fetch_bundles(struct agent_sync *s, struct agent_client *cl,
 		return rc;
 	if (r.status != 200) {
 		rc = agent_client_status_rc(r.status);
-		log_warn("agent", "bundle fetch refused status=%ld "
-		    "reason=\"%s\"", r.status, agent_client_reply_detail(&r,
+		log_warn("agent",
+		    "bundle fetch refused status=%ld reason=\"%s\"", r.status,
+		    agent_client_reply_detail(&r,
 		    detail, sizeof(detail)));
 		goto out;
 	}
@@ -823,8 +827,8 @@ fetch_bundles(struct agent_sync *s, struct agent_client *cl,
 	td = json_string_value(json_object_get(doc, "trust_domain"));
 	own = json_object_get(bundles, s->td);
 	if (td == NULL || strcmp(td, s->td) != 0 || !json_is_object(own)) {
-		log_warn("agent", "bundles answer lacks our trust domain "
-		    "td=%s", s->td);
+		log_warn("agent",
+		    "bundles answer lacks our trust domain td=%s", s->td);
 		goto out;
 	}
 	take_own_bundle(s, own, news);
@@ -906,8 +910,9 @@ take_result(struct agent_sync *s, struct mint_item *it, json_t *res,
 		return;
 	}
 	if (code != 200) {
-		log_warn("agent", "mint refused id=%s entry=%s status=%lld "
-		    "reason=\"%s\"", e->spiffe_id, e->id, (long long)code,
+		log_warn("agent",
+		    "mint refused id=%s entry=%s status=%lld reason=\"%s\"",
+		    e->spiffe_id, e->id, (long long)code,
 		    msg == NULL ? "" : msg);
 		defer(s, e, now);
 		return;
@@ -915,16 +920,17 @@ take_result(struct agent_sync *s, struct mint_item *it, json_t *res,
 	svid = agent_svid_from_json(json_object_get(res, "svid"), it->key,
 	    &why);
 	if (svid == NULL) {
-		log_warn("agent", "minted SVID unusable id=%s entry=%s "
-		    "reason=\"%s\"", e->spiffe_id, e->id, why.detail);
+		log_warn("agent",
+		    "minted SVID unusable id=%s entry=%s reason=\"%s\"",
+		    e->spiffe_id, e->id, why.detail);
 		defer(s, e, now);
 		return;
 	}
 	if (strcmp(svid->id, e->spiffe_id) != 0 ||
 	    !agent_trust_is_verified(s->trust, svid->leaf, svid->chain,
 	    X509_PURPOSE_SSL_CLIENT)) {
-		log_warn("agent", "minted SVID does not verify against the "
-		    "bundle or names another ID id=%s entry=%s svid=%s",
+		log_warn("agent",
+		    "minted SVID does not verify against the bundle or names another ID id=%s entry=%s svid=%s",
 		    e->spiffe_id, e->id, svid->id);
 		agent_svid_free(svid);
 		defer(s, e, now);
@@ -935,8 +941,9 @@ take_result(struct agent_sync *s, struct mint_item *it, json_t *res,
 		defer(s, e, now);
 		return;
 	}
-	log_info("agent", "svid written id=%s serial=%s not_after=%lld "
-	    "entry=%s", svid->id, svid->serial, (long long)svid->not_after,
+	log_info("agent",
+	    "svid written id=%s serial=%s not_after=%lld entry=%s", svid->id,
+	    svid->serial, (long long)svid->not_after,
 	    e->id);
 	EVP_PKEY_free(svid->key);
 	svid->key = NULL;
@@ -987,16 +994,18 @@ mint_batch(struct agent_sync *s, struct agent_client *cl,
 		goto out;
 	if (r.status != 200) {
 		rc = agent_client_status_rc(r.status);
-		log_warn("agent", "mint batch refused status=%ld items=%zu "
-		    "reason=\"%s\"", r.status, n, agent_client_reply_detail(&r,
+		log_warn("agent",
+		    "mint batch refused status=%ld items=%zu reason=\"%s\"",
+		    r.status, n, agent_client_reply_detail(&r,
 		    detail, sizeof(detail)));
 		goto out;
 	}
 	doc = json_loadb(r.body, r.len, 0, NULL);
 	results = json_object_get(doc, "results");
 	if (json_array_size(results) != n) {
-		log_warn("agent", "mint batch answer has %zu results for %zu "
-		    "items", json_array_size(results), n);
+		log_warn("agent",
+		    "mint batch answer has %zu results for %zu items",
+		    json_array_size(results), n);
 		rc = RC_BAD_REQUEST;
 		goto out;
 	}

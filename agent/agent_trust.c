@@ -48,6 +48,7 @@ get_root_td(X509 *x, char *td)
 {
 	GENERAL_NAMES *gens;
 	GENERAL_NAME *g;
+	ASN1_IA5STRING *uri;
 	struct rc_why why;
 	const char *s;
 	int i, len;
@@ -60,8 +61,9 @@ get_root_td(X509 *x, char *td)
 		g = sk_GENERAL_NAME_value(gens, i);
 		if (g->type != GEN_URI)
 			continue;
-		s = (const char *)ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
-		len = ASN1_STRING_length(g->d.uniformResourceIdentifier);
+		uri = g->d.uniformResourceIdentifier;
+		s = (const char *)ASN1_STRING_get0_data(uri);
+		len = ASN1_STRING_length(uri);
 		if (len <= SPIFFEID_SCHEME_LEN ||
 		    strncmp(s, SPIFFEID_SCHEME, SPIFFEID_SCHEME_LEN) != 0)
 			continue;

@@ -24,7 +24,7 @@
 struct agent_trust {
 	X509	*roots[AGENT_TRUST_ROOTS_MAX];	/* owned */
 	size_t	 n_roots;
-	char	 td[SPIFFEID_TD_MAX + 1];	/* from a root's URI SAN; "" if none */
+	char	 td[SPIFFEID_TD_MAX + 1];	/* a root's URI SAN's, or "" */
 };
 
 /*

@@ -220,6 +220,14 @@ api_is_ready(struct api *api)
  * changes the result, and a change of both could cancel out only if the
  * store's moved by a pseudo-random 64-bit amount.  NULL before the CA
  * has a view.
+ *
+ * XXX(roles-generation): http.c keeps one generation per connection, so
+ * any store change (a renewal, a new entry) makes every open connection
+ * verify its peer chain again at its next request, not only its roles;
+ * acceptable while a chain check costs about as much as one SVID and
+ * agents make a request every few seconds.  Fix: give the hook two
+ * generations, the view's for the chain verdict and the store's for
+ * the roles, and have http.c redo only what changed.
  */
 X509_STORE *
 api_trust_get(struct api *api, uint64_t *generation)

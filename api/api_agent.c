@@ -54,7 +54,6 @@
 #define AGENT_CSR_B64_MAX	(4 * ((CSR_DER_MAX + 2) / 3))
 #define AGENT_SERIAL_MAX	(2 * CERT_SERIAL_LEN + 8)
 #define AGENT_REVISION_LEN	16	/* bytes hashed into a revision */
-#define AGENT_ETAG_MAX		(2 * AGENT_REVISION_LEN + 3)
 #define AGENT_TOKEN_MAX		512	/* bytes of a page_token taken */
 #define AGENT_TYPE_MAX		32	/* bytes of an attestation type */
 #define AGENT_EXPIRED_FOR_MAX	(100LL * 366 * 86400)	/* seconds */
@@ -228,8 +227,9 @@ parse_csr_b64(const char *b64, size_t len, unsigned char *buf,
 
 	*out = NULL;
 	if (len > AGENT_CSR_B64_MAX)
-		return rc_why_set(why, RC_BAD_CSR, "csr", "csr: over size limit",
-		    "csr is over %d bytes of DER", CSR_DER_MAX);
+		return rc_why_set(why, RC_BAD_CSR, "csr",
+		    "csr: over size limit", "csr is over %d bytes of DER",
+		    CSR_DER_MAX);
 	if (sodium_base642bin(buf, CSR_DER_MAX, b64, len, NULL, &n, &end,
 	    sodium_base64_VARIANT_ORIGINAL) != 0 || end != b64 + len)
 		return rc_why_set(why, RC_BAD_CSR, "csr",

@@ -550,8 +550,9 @@ take_csr(const json_t *body, unsigned char **der, size_t *len,
 		return rc_why_set(why, RC_BAD_REQUEST, "csr", NULL,
 		    "csr: required, base64 of a DER PKCS#10 request");
 	if (!b64_decode(s, CSR_DER_MAX, der, len))
-		return rc_why_set(why, RC_BAD_CSR, "csr", "csr: over size limit",
-		    "csr: not base64 of at most %d bytes", CSR_DER_MAX);
+		return rc_why_set(why, RC_BAD_CSR, "csr",
+		    "csr: over size limit", "csr: not base64 of at most %d "
+		    "bytes", CSR_DER_MAX);
 	rc = csr_parse(*der, *len, csr, why);
 	if (rc != RC_OK && why != NULL)
 		why->field = "csr";

@@ -26,7 +26,8 @@
 struct authz_set {
 	atomic_uint		 refs;		/* holders; freed at 0 */
 	char			*agent_id;	/* owned */
-	uint64_t		 generation;	/* store generation read first */
+	uint64_t		 generation;	/* store's, read first */
+	time_t			 computed_at;	/* the now it is for */
 	time_t			 valid_until;	/* first expiry, 0 none */
 	struct store_entry	*entries;	/* owned, n of them */
 	size_t			 n;
@@ -327,6 +328,7 @@ compute_set(struct authz *az, const struct store_agent *agent, time_t now,
 		return RC_NOMEM;
 	atomic_init(&set->refs, 1);
 	set->generation = gen;
+	set->computed_at = now;
 	memcpy(set->key, az->key, sizeof(set->key));
 	set->agent_id = strdup(agent->spiffe_id);
 	if (set->agent_id == NULL)
@@ -433,6 +435,7 @@ authz_new(struct store *store, const char *server_id, size_t slots)
 	return az;
 }
 
+/* Free the cache; sets still held elsewhere live on until put. */
 void
 authz_free(struct authz *az)
 {
@@ -462,11 +465,15 @@ authz_set_put(struct authz_set *set)
 		free_set(set);
 }
 
-/* Is the cached set still the answer at gen and now? */
+/*
+ * Is the cached set still the answer at gen and now?  Between the time
+ * it was computed for and its first expiry, with no store change; a
+ * clock that went back gets a fresh set rather than a later one.
+ */
 static bool
 set_is_current(const struct authz_set *set, uint64_t gen, time_t now)
 {
-	return set->generation == gen &&
+	return set->generation == gen && now >= set->computed_at &&
 	    (set->valid_until == 0 || now < set->valid_until);
 }
 
@@ -626,6 +633,7 @@ authz_set_find(const struct authz_set *set, const char *entry_id)
 	return NULL;
 }
 
+/* The set's entries, borrowed with the set, in walk order. */
 const struct store_entry *
 authz_set_get0_entries(const struct authz_set *set, size_t *n)
 {
@@ -633,6 +641,7 @@ authz_set_get0_entries(const struct authz_set *set, size_t *n)
 	return set->entries;
 }
 
+/* The set's content digest, AUTHZ_DIGEST_LEN bytes, borrowed. */
 const unsigned char *
 authz_set_get0_digest(const struct authz_set *set)
 {

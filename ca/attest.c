@@ -49,7 +49,7 @@
 #define ATTEST_JWKS_RETRY	10	/* s between reloads on a miss */
 #define ATTEST_JWKS_TIMEOUT	10L	/* s for one JWKS fetch */
 #define ATTEST_RSA_MIN		2048	/* bits of a node or issuer RSA key */
-#define ATTEST_SHOW_MAX		96	/* bytes of a token value in a reason */
+#define ATTEST_SHOW_MAX		96	/* bytes of a token value shown */
 
 /* An open x509pop challenge. */
 struct attest_session {
@@ -65,8 +65,8 @@ struct attest_session {
 struct attest_issuer {
 	struct conf_jwt_issuer	 conf;		/* copy */
 	pthread_mutex_t		 lock;		/* guards what follows */
-	json_t			*keys;		/* JWKS "keys" array, owned;
-						 * NULL before the first load */
+	json_t			*keys;		/* JWKS "keys" array, owned,
+						 * NULL before a load */
 	time_t			 loaded_at;	/* of keys */
 	time_t			 tried_at;	/* last load attempt */
 };
@@ -103,6 +103,7 @@ on_curl_once(void)
 
 /* --- small helpers --- */
 
+/* The attestor's name as in the API; never NULL. */
 const char *
 attest_type_str(enum attest_type t)
 {
@@ -117,6 +118,7 @@ attest_type_str(enum attest_type t)
 	return "unknown";
 }
 
+/* The attestor named s; false for an unknown name. */
 bool
 attest_type_parse(const char *s, enum attest_type *out)
 {
@@ -131,6 +133,7 @@ attest_type_parse(const char *s, enum attest_type *out)
 	return true;
 }
 
+/* One SPIFFE ID path segment (SPIFFE-ID 2.2, ID-10, ID-12)? */
 bool
 attest_is_segment(const char *s, size_t len)
 {
@@ -336,6 +339,7 @@ set_agent_id(struct attest_result *r, const char *td, const char *rest,
 	return RC_OK;
 }
 
+/* Free what r owns and zero it; NULL is fine. */
 void
 attest_result_clear(struct attest_result *r)
 {
@@ -377,6 +381,10 @@ check_members(const json_t *evidence, const char *const *allowed,
 
 /* --- join_token --- */
 
+/*
+ * BLAKE2b-256 (crypto_generichash, unkeyed) of a token's text: the
+ * token has 256 random bits, so no key or salt is needed to hide it.
+ */
 void
 attest_token_hash(const char *token, size_t len,
     unsigned char hash[ATTEST_HASH_LEN])
@@ -385,6 +393,7 @@ attest_token_hash(const char *token, size_t len,
 	    (const unsigned char *)token, len, NULL, 0);
 }
 
+/* A fresh token, its ID and its hash; see attest.h. */
 void
 attest_token_new(char *token, char *token_id,
     unsigned char hash[ATTEST_HASH_LEN])
@@ -401,6 +410,7 @@ attest_token_new(char *token, char *token_id,
 	attest_token_hash(token, strlen(token), hash);
 }
 
+/* spiffe://<td>/svidca/agent/join_token/<token_id>, or RC_BAD_REQUEST. */
 enum rc
 attest_join_token_id(const char *td, const char *token_id,
     struct spiffeid *out, struct rc_why *why)
@@ -419,6 +429,7 @@ attest_join_token_id(const char *td, const char *token_id,
 	return spiffeid_from_parts(td, path, out, why);
 }
 
+/* A join-token result's ID and selector, once the store named it. */
 enum rc
 attest_join_token_finish(const char *td, const char *token_id,
     struct attest_result *r, struct rc_why *why)
@@ -616,6 +627,11 @@ seen_sweep(struct attest *a, time_t now)
  * cache is full of live hashes.  A full cache refuses rather than
  * forgets, because forgetting a live hash would let its token be
  * replayed.
+ *
+ * XXX(jwt-replay-memory): the cache lives in memory, so a restart
+ * forgets it and a token seen before can attest once more; its
+ * max_token_age bounds the window.  Fix: keep the hashes in the store
+ * until they expire, as join tokens are.
  */
 static enum rc
 seen_add(struct attest *a, const unsigned char *hash, time_t until,
@@ -791,6 +807,11 @@ out:
  * strict), then check the leaf can sign: not a CA, digitalSignature if
  * it has a key usage.  *issuer_hex gets the SHA-256 of the certificate
  * that signed the leaf.
+ *
+ * XXX(x509pop-revocation): no CRL or OCSP is consulted, so a node
+ * certificate its CA revoked still attests until it expires; an
+ * operator can ban the agent ID meanwhile.  Fix: a crl_files setting
+ * loaded into the store with X509_V_FLAG_CRL_CHECK.
  */
 static enum rc
 verify_node_chain(struct attest *a, X509 **certs, size_t n, time_t now,
@@ -1020,6 +1041,10 @@ out:
 	return ok;
 }
 
+/*
+ * Second step of x509pop: take the session (gone whatever follows) and
+ * check the signature over its challenge; see attest.h.
+ */
 enum rc
 attest_answer(struct attest *a, const char *session,
     const unsigned char *sig, size_t sig_len, time_t now,
@@ -1181,9 +1206,22 @@ jwks_load(struct attest_issuer *iss, time_t now, struct rc_why *why)
 	json_decref(iss->keys);
 	iss->keys = keys;
 	iss->loaded_at = now;
-	log_info(ATTEST_MOD, "jwks loaded issuer=%s keys=%zu", iss->conf.name,
-	    json_array_size(keys));
 	return RC_OK;
+}
+
+/* Reload an issuer's JWKS on the request path: one log line either way. */
+static void
+jwks_reload(struct attest_issuer *iss, time_t now)
+{
+	struct rc_why inner;
+
+	rc_why_clear(&inner);
+	if (jwks_load(iss, now, &inner) != RC_OK)
+		log_warn(ATTEST_MOD, "cannot load jwks issuer=%s reason=\"%s\"",
+		    iss->conf.name, inner.detail);
+	else
+		log_info(ATTEST_MOD, "jwks loaded issuer=%s keys=%zu",
+		    iss->conf.name, json_array_size(iss->keys));
 }
 
 /* The algorithm a JWK is pinned to (RFC 7518 3.1); NULL if none. */
@@ -1236,12 +1274,16 @@ jwks_find(json_t *keys, const char *kid, size_t *n_usable)
  * A copy of the issuer's key for kid, loading the JWKS when it is
  * missing or older than jwks_refresh, or again when kid is unknown and
  * the last attempt is ATTEST_JWKS_RETRY seconds old (keys rotate).
+ *
+ * XXX(jwks-lock): a reload runs under the issuer's lock, so a slow
+ * jwks_url holds every attestation through that issuer for up to
+ * ATTEST_JWKS_TIMEOUT seconds; other issuers and attestors go on.
+ * Fix: reload in the background and serve the cached keys meanwhile.
  */
 static enum rc
 jwks_key(struct attest_issuer *iss, const char *kid, time_t now,
     json_t **out, struct rc_why *why)
 {
-	struct rc_why	 inner;
 	json_t		*k;
 	size_t		 usable = 0;
 	bool		 may_retry;
@@ -1252,10 +1294,7 @@ jwks_key(struct attest_issuer *iss, const char *kid, time_t now,
 	may_retry = now - iss->tried_at >= ATTEST_JWKS_RETRY;
 	if ((iss->keys == NULL || now - iss->loaded_at >=
 	    iss->conf.jwks_refresh) && may_retry) {
-		rc_why_clear(&inner);
-		if (jwks_load(iss, now, &inner) != RC_OK)
-			log_warn(ATTEST_MOD, "cannot load jwks issuer=%s "
-			    "reason=\"%s\"", iss->conf.name, inner.detail);
+		jwks_reload(iss, now);
 		may_retry = false;
 	}
 	if (iss->keys == NULL) {
@@ -1266,10 +1305,7 @@ jwks_key(struct attest_issuer *iss, const char *kid, time_t now,
 	}
 	k = jwks_find(iss->keys, kid, &usable);
 	if (k == NULL && kid != NULL && may_retry) {
-		rc_why_clear(&inner);
-		if (jwks_load(iss, now, &inner) != RC_OK)
-			log_warn(ATTEST_MOD, "cannot load jwks issuer=%s "
-			    "reason=\"%s\"", iss->conf.name, inner.detail);
+		jwks_reload(iss, now);
 		k = jwks_find(iss->keys, kid, &usable);
 	}
 	if (k == NULL) {
@@ -1419,10 +1455,10 @@ jwt_result(const struct attest *a, const struct attest_issuer *iss,
 		    iss->conf.node_claim);
 	if (!attest_is_segment(node, json_string_length(v)))
 		return rc_why_set(why, RC_UNAUTHENTICATED, "evidence.token",
-		    "ID-12", "jwt: node claim \"%s\" is \"%s\", not one SPIFFE "
-		    "ID path segment (A-Z a-z 0-9 . - _, not \".\" or \"..\"), "
-		    "so it cannot name the node", iss->conf.node_claim,
-		    shown(node, show, sizeof(show)));
+		    "ID-12", "jwt: node claim \"%s\" is \"%s\", not one "
+		    "SPIFFE ID path segment (A-Z a-z 0-9 . - _, not \".\" or "
+		    "\"..\"), so it cannot name the node",
+		    iss->conf.node_claim, shown(node, show, sizeof(show)));
 	n = snprintf(rest, sizeof(rest), "jwt/%s/%s", iss->conf.name, node);
 	if (n < 0 || (size_t)n >= sizeof(rest))
 		return rc_why_set(why, RC_UNAUTHENTICATED, "evidence.token",
@@ -1541,9 +1577,10 @@ jwt_evidence(struct attest *a, const json_t *ev, time_t now,
 	rc = check_header(jws, &alg, &kid, why);
 	if (rc != RC_OK)
 		goto out;
-	if (!cjose_jws_get_plaintext(jws, &pt, &pt_len, &cerr) ||
-	    (claims = json_loadb((const char *)pt, pt_len,
-	    JSON_REJECT_DUPLICATES, NULL)) == NULL || !json_is_object(claims)) {
+	if (cjose_jws_get_plaintext(jws, &pt, &pt_len, &cerr))
+		claims = json_loadb((const char *)pt, pt_len,
+		    JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(claims)) {
 		rc = rc_why_set(why, RC_UNAUTHENTICATED, "evidence.token",
 		    "RFC 7519 7.2", "jwt: the claims are not a JSON object");
 		goto out;
@@ -1612,6 +1649,7 @@ out:
 
 /* --- the interface --- */
 
+/* Dispatch evidence to its attestor; outcomes in attest.h. */
 enum rc
 attest_evidence(struct attest *a, enum attest_type type,
     const json_t *evidence, const unsigned char *csr, size_t csr_len,
@@ -1644,6 +1682,7 @@ attest_evidence(struct attest *a, enum attest_type type,
 	    "unknown attestor");
 }
 
+/* Is attestor type configured in a? */
 bool
 attest_is_enabled(const struct attest *a, enum attest_type type)
 {
@@ -1658,6 +1697,7 @@ attest_is_enabled(const struct attest *a, enum attest_type type)
 	return false;
 }
 
+/* Free a with its sessions, caches and keys; NULL is fine. */
 void
 attest_free(struct attest *a)
 {
@@ -1750,6 +1790,10 @@ new_issuers(struct attest *a, const struct conf *c, struct rc_why *why)
 	return RC_OK;
 }
 
+/*
+ * The attestors of c, with the limits lim (NULL: bounds.h); every file
+ * is read now.  See attest.h for the outcomes.
+ */
 enum rc
 attest_new(const struct conf *c, const struct attest_limits *lim,
     struct attest **out, struct rc_why *why)
@@ -1806,6 +1850,10 @@ out:
 	return rc;
 }
 
+/*
+ * conf_finish's check: build the attestors with the smallest limits and
+ * drop them, so a file fault is found at start.
+ */
 enum rc
 attest_check_conf(const struct conf *c, struct rc_why *why)
 {

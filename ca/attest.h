@@ -37,10 +37,10 @@
 #define ATTEST_TOKEN_ID_RAW	16	/* random bytes of a token ID */
 #define ATTEST_TOKEN_ID_LEN	32	/* chars of its hex text */
 #define ATTEST_HASH_LEN		STORE_TOKEN_HASH_LEN	/* BLAKE2b-256 */
-#define ATTEST_CHALLENGE_LEN	32	/* random bytes an x509pop node signs */
+#define ATTEST_CHALLENGE_LEN	32	/* random bytes a node signs */
 #define ATTEST_SESSION_LEN	32	/* chars of an x509pop session ID */
 #define ATTEST_SESSION_TTL	60	/* seconds to answer a challenge */
-#define ATTEST_JWT_LEEWAY	30	/* seconds of clock skew, nbf and iat */
+#define ATTEST_JWT_LEEWAY	30	/* s of clock skew, nbf and iat */
 
 /*
  * What an x509pop node signs: these bytes, one zero byte, then the 32

@@ -65,6 +65,14 @@ parse_num(const char *s, long max, long *out)
 	return true;
 }
 
+static int
+bad_ttl(const char *arg)
+{
+	fprintf(stderr, "svidca: token generate: --ttl takes seconds from 0 "
+	    "to %ld, not %s\n", TOKEN_TTL_LIMIT, arg);
+	return CLI_EXIT_USAGE;
+}
+
 /* The answer as lines of "name: value". */
 static bool
 print_table(const char *text)
@@ -130,12 +138,8 @@ cli_token(int argc, char **argv)
 			continue;
 		switch (opt) {
 		case OPT_TTL:
-			if (!parse_num(optarg, TOKEN_TTL_LIMIT, &ttl)) {
-				fprintf(stderr, "svidca: token generate: --ttl "
-				    "takes seconds from 0 to %ld, not %s\n",
-				    TOKEN_TTL_LIMIT, optarg);
-				return CLI_EXIT_USAGE;
-			}
+			if (!parse_num(optarg, TOKEN_TTL_LIMIT, &ttl))
+				return bad_ttl(optarg);
 			break;
 		case OPT_SPIFFE_ID:
 			spiffe_id = optarg;
@@ -163,10 +167,12 @@ cli_token(int argc, char **argv)
 	}
 
 	body = json_object();
-	if (body == NULL || (ttl != 0 && json_object_set_new(body, "ttl",
-	    json_integer(ttl)) != 0) || (spiffe_id != NULL &&
-	    json_object_set_new(body, "spiffe_id", json_string(spiffe_id)) !=
-	    0) || (text = json_dumps(body, JSON_COMPACT)) == NULL) {
+	if (body != NULL && (ttl == 0 || json_object_set_new(body, "ttl",
+	    json_integer(ttl)) == 0) && (spiffe_id == NULL ||
+	    json_object_set_new(body, "spiffe_id", json_string(spiffe_id)) ==
+	    0))
+		text = json_dumps(body, JSON_COMPACT);
+	if (text == NULL) {
 		fprintf(stderr, "svidca: out of memory\n");
 		ret = CLI_EXIT_UNREACHABLE;
 		goto out;

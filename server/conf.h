@@ -19,7 +19,7 @@
 #define CONF_CA_FILES_MAX	16	/* x509pop ca_files */
 #define CONF_JWT_ISSUERS_MAX	8	/* issuers of the jwt attestor */
 #define CONF_JWT_CLAIMS_MAX	16	/* selector_claims of one issuer */
-#define CONF_NAME_MAX		64	/* bytes of a short name, NUL included */
+#define CONF_NAME_MAX		64	/* bytes of a short name, with NUL */
 #define CONF_URL_MAX		1024	/* bytes of an issuer or a URL */
 
 /*
@@ -29,13 +29,13 @@
  */
 struct conf_jwt_issuer {
 	char	 name[CONF_NAME_MAX];		/* ID segment, required */
-	char	 issuer[CONF_URL_MAX];		/* "iss" must equal, required */
-	char	 audience[CONF_URL_MAX];	/* must be in "aud", required */
+	char	 issuer[CONF_URL_MAX];		/* "iss" to match, required */
+	char	 audience[CONF_URL_MAX];	/* in "aud", required */
 	char	 jwks_file[CONF_STR_MAX];	/* JWKS file, or ... */
 	char	 jwks_url[CONF_URL_MAX];	/* ... JWKS at an https URL */
 	char	 jwks_ca_file[CONF_STR_MAX];	/* roots for jwks_url; "" the
 						 * system's */
-	long	 jwks_refresh;			/* seconds between reloads, 300 */
+	long	 jwks_refresh;			/* s between reloads, 300 */
 	char	 node_claim[CONF_NAME_MAX];	/* claim naming the node,
 						 * required */
 	char	 selector_claims[CONF_JWT_CLAIMS_MAX][CONF_NAME_MAX];

@@ -820,7 +820,13 @@ open_conn(const char *path, bool writer, struct store_conn **out)
 	 * acknowledged write must survive power loss.  Fix: measure, then
 	 * consider group commit across concurrent requests.
 	 */
-	static const char *const w_only = "PRAGMA synchronous = FULL;";
+	static const char *const w_only = "PRAGMA synchronous = FULL;"
+	    /*
+	     * Random entry IDs land all over the indexes of entries; with
+	     * SQLite's default 2 MiB cache a batch of creates spends a
+	     * third more CPU re-reading pages.  32 MiB, writer only.
+	     */
+	    "PRAGMA cache_size = -32768;";
 	static const char *const r_only = "PRAGMA query_only = ON;";
 	struct store_conn *c = NULL;
 	enum rc rc = RC_DB;

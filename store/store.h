@@ -166,6 +166,9 @@ enum rc		 store_audit_head(struct store *, int64_t *count,
 /*
  * Copy the database at db_path to dest (which must not exist) with
  * SQLite's online backup, consistent even while a server writes to it.
+ * dest is made mode 0600.  RC_CONFLICT if dest exists, RC_IO if db_path
+ * cannot be opened or dest made, RC_DB if the copy fails (dest is then
+ * removed); why says which.
  */
 enum rc		 store_backup(const char *db_path, const char *dest,
 		    struct rc_why *why) MUST_CHECK;
@@ -218,8 +221,10 @@ void		 store_entries_free(struct store_entry *v, size_t n);
  * back); a given one that exists gives RC_CONFLICT.  An entry with the
  * same spiffe_id, parent_id and selector set as an existing one gives
  * RC_CONFLICT with why->detail naming the existing entry's ID.  Sets
- * revision_number to 1 and created_at to now.  Selectors are sorted and
- * deduplicated in e.
+ * revision_number to 1 and created_at to now.  Selectors and
+ * federates_with are sorted and deduplicated in e.  A refusal changes
+ * nothing and leaves tx usable, so a batch can go on; on one, e->id is
+ * as the caller gave it.
  */
 enum rc		 store_entry_create(struct store_tx *, struct store_entry *e,
 		    struct rc_why *why) MUST_CHECK;
@@ -273,8 +278,12 @@ struct store_entry_filter {
  * List entries matching f, ordered by ID, at most page_size of them
  * (1..PAGE_SIZE_MAX), starting after page_token ("" or NULL for the
  * first page).  next_token (STORE_ENTRY_ID_MAX + 1 bytes) is set to the
- * token of the next page, or "" when no more remain.  Served by indexes;
- * never a scan of all entries per call when a filter is given.
+ * token of the next page, or "" when no more remain; it may be the
+ * buffer page_token points to.  Served by indexes; never a scan of all
+ * entries per call when a filter is given.  A set filter (selectors,
+ * federates_with) never matches an entry whose set is empty.  *out
+ * (NULL when *n is 0) is freed by store_entries_free.  RC_INTERNAL for
+ * a page_size out of range or a malformed filter.
  */
 enum rc		 store_entry_list(struct store *,
 		    const struct store_entry_filter *f, const char *page_token,
@@ -289,7 +298,8 @@ enum rc		 store_entry_count(struct store *,
 /*
  * Entries whose parent_id is parent, in ID order, appended to *out and *n
  * (grown with realloc; caller frees with store_entries_free).  Used by
- * the agent sync, so it is one indexed lookup.
+ * the agent sync, so it is one indexed lookup.  On failure *out and *n
+ * are unchanged.
  */
 enum rc		 store_entries_by_parent(struct store *, const char *parent,
 		    struct store_entry **out, size_t *n) MUST_CHECK;
@@ -297,20 +307,25 @@ enum rc		 store_entries_by_parent(struct store *, const char *parent,
 /*
  * Node-alias entries for an agent: parent_id equals server_id and every
  * selector of the entry is among sel[0..n_sel) (the agent's node
- * selectors).  Appended as in store_entries_by_parent.
+ * selectors); an entry with no selector is never an alias.  Appended as
+ * in store_entries_by_parent.  On failure *out and *n are unchanged.
  */
 enum rc		 store_entries_aliases(struct store *, const char *server_id,
 		    const struct store_selector *sel, size_t n_sel,
 		    struct store_entry **out, size_t *n) MUST_CHECK;
 
-/* Is there an entry with admin (or downstream) set for this SPIFFE ID? */
+/*
+ * Is there an entry with admin (or downstream) set for this SPIFFE ID?
+ * Entries past their expires_at do not count.
+ */
 enum rc		 store_entry_flags_for(struct store *, const char *spiffe_id,
 		    bool *admin, bool *downstream) MUST_CHECK;
 
 /*
  * A number that rises with every committed change to entries, agents or
- * join tokens (kept in memory, loaded at open); the agent sync's ETag
- * and the role cache are keyed on it.
+ * join tokens (kept in memory; it starts at open from the clock, above
+ * any value a previous process handed out); the agent sync's ETag and
+ * the role cache are keyed on it.  Lock-free, any thread.
  */
 uint64_t	 store_generation(struct store *);
 
@@ -342,20 +357,26 @@ enum rc		 store_agent_get(struct store *, const char *spiffe_id,
 /*
  * Insert a, or replace the agent with the same SPIFFE ID (re-attestation
  * keeps created_at, replaces selectors, serials and expiry).  A banned
- * agent is never replaced: RC_DENIED.
+ * agent is never replaced: RC_DENIED.  A new agent's created_at is
+ * a->created_at, or now if 0; updated_at is always now.
  */
 enum rc		 store_agent_put(struct store_tx *, const struct store_agent *a)
 		    MUST_CHECK;
 
 /*
  * Record a renewal: new_serial becomes the agent's pending serial (its
- * current one stays valid until the new one is first used).
+ * current one stays valid until the new one is first used) and
+ * expires_at that of the new SVID.  RC_NOT_FOUND, RC_DENIED if banned.
  */
 enum rc		 store_agent_set_new_serial(struct store_tx *,
 		    const char *spiffe_id, const char *new_serial,
 		    time_t expires_at) MUST_CHECK;
 
-/* The pending serial was used: it becomes current, the old one dies. */
+/*
+ * The pending serial was used: it becomes current, the old one dies.
+ * With none pending, RC_OK and no change (a racing second request).
+ * RC_NOT_FOUND, RC_DENIED if banned.
+ */
 enum rc		 store_agent_promote_serial(struct store_tx *,
 		    const char *spiffe_id) MUST_CHECK;
 
@@ -389,7 +410,12 @@ enum rc		 store_agent_count(struct store *,
 #define STORE_TOKEN_HASH_LEN	32	/* BLAKE2b-256 of the token */
 #define STORE_TOKEN_ID_MAX	64	/* bytes of a token ID, NUL excluded */
 
-/* Record a token by its hash; the token itself is never stored. */
+/*
+ * Record a token by its hash; the token itself is never stored.
+ * RC_CONFLICT (nothing changed, tx usable) if the hash or token_id is
+ * known; RC_BAD_REQUEST for an empty token_id or one longer than
+ * STORE_TOKEN_ID_MAX.
+ */
 enum rc		 store_token_put(struct store_tx *,
 		    const unsigned char *hash, const char *token_id,
 		    time_t expires_at) MUST_CHECK;
@@ -397,15 +423,15 @@ enum rc		 store_token_put(struct store_tx *,
 /*
  * Use a token once, inside tx: on success *token_id (65 bytes) gets its
  * ID and the token is marked used in the same transaction, so of any
- * number of concurrent attempts exactly one succeeds.  RC_UNAUTHENTICATED
- * with why->detail "token already used", "token expired" or "unknown
- * token" otherwise.
+ * number of concurrent attempts exactly one succeeds.  A token is good
+ * while now < expires_at.  RC_UNAUTHENTICATED with why->detail "token
+ * already used", "token expired" or "unknown token" otherwise.
  */
 enum rc		 store_token_use(struct store_tx *,
 		    const unsigned char *hash, time_t now, char *token_id,
 		    struct rc_why *why) MUST_CHECK;
 
-/* Delete tokens that expired before cutoff. */
+/* Delete tokens (used or not) that expired before cutoff. */
 enum rc		 store_token_prune(struct store_tx *, time_t cutoff,
 		    int64_t *deleted) MUST_CHECK;
 

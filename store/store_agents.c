@@ -30,8 +30,9 @@
 
 /* The columns read_agent() takes, in this order, from agents a. */
 #define AGENT_COLS							\
-	"SELECT a.spiffe_id, a.attestation_type, a.serial, a.new_serial,"	\
-	" a.expires_at, a.banned, a.created_at, a.updated_at,"		\
+	"SELECT a.spiffe_id, a.attestation_type, a.serial,"		\
+	" a.new_serial, a.expires_at, a.banned, a.created_at,"		\
+	" a.updated_at,"						\
 	" (SELECT json_group_array(json_array(s.type, s.value))"	\
 	"  FROM agent_selectors s WHERE s.agent_spiffe_id = a.spiffe_id)" \
 	" FROM agents a"

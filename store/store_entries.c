@@ -523,6 +523,20 @@ store_entry_get_tx(struct store_tx *tx, const char *id,
 
 /* ---- writing ------------------------------------------------------------ */
 
+/* Are v[0..n) all strings (v may be NULL only when n is 0)? */
+static bool
+is_string_array(char *const *v, size_t n)
+{
+	size_t i;
+
+	if (n > 0 && v == NULL)
+		return false;
+	for (i = 0; i < n; i++)
+		if (v[i] == NULL)
+			return false;
+	return true;
+}
+
 /*
  * Bring e into the stored form: check what a caller bug could leave
  * unset (RC_INTERNAL, logged), sort and deduplicate the selectors and
@@ -540,17 +554,11 @@ normalize(struct store_entry *e, char **key, struct rc_why *why)
 	if (memchr(e->id, '\0', sizeof(e->id)) == NULL ||
 	    e->spiffe_id == NULL || e->spiffe_id[0] == '\0' ||
 	    e->parent_id == NULL || e->parent_id[0] == '\0' ||
-	    (e->n_dns_names > 0 && e->dns_names == NULL) ||
-	    (e->n_federates_with > 0 && e->federates_with == NULL)) {
+	    !is_string_array(e->dns_names, e->n_dns_names) ||
+	    !is_string_array(e->federates_with, e->n_federates_with)) {
 		log_error("store", "refusing a malformed entry record");
 		return RC_INTERNAL;
 	}
-	for (i = 0; i < e->n_dns_names; i++)
-		if (e->dns_names[i] == NULL)
-			return RC_INTERNAL;
-	for (i = 0; i < e->n_federates_with; i++)
-		if (e->federates_with[i] == NULL)
-			return RC_INTERNAL;
 	rc = store_selectors_check(e->selectors, e->n_selectors);
 	if (rc != RC_OK)
 		return rc;
@@ -713,8 +721,8 @@ insert_children(struct store_tx *tx, const struct store_entry *e)
 }
 
 /*
- * Bind the columns e shares between insert and update (?2 to ?11) and
- * run s.  Returns SQLite's last code.
+ * Bind what insert and update share: ?1 the ID, ?2 to ?11 the columns
+ * taken from e.  Returns SQLite's last code; the caller steps s.
  */
 static int
 bind_row(sqlite3_stmt *s, const struct store_entry *e, const char *key)
@@ -1146,6 +1154,13 @@ add_cond(struct store_sqlbuf *b, int *conds, const char *cond)
 /*
  * The set condition for one of the two sets: hits from the value index
  * (after the page token when paging), grouped by entry, kept by count.
+ *
+ * XXX(entry-set-filter): every page reads all the hits after its token,
+ * so a filter naming a value that most entries hold (a namespace of
+ * 500,000 workloads) costs a walk of those index rows per page;
+ * acceptable because such lists are rare admin calls and the walk is
+ * over a covering index.  Fix: with one set value and no other filter,
+ * stop the grouped scan at the page's end.
  */
 static void
 add_set_cond(struct store_sqlbuf *b, int *conds, enum store_match m,
@@ -1380,6 +1395,11 @@ out:
 /*
  * Run one of the cached sync queries on this thread's reader with
  * :parent (and :sel when sel is not NULL) and append what it finds.
+ *
+ * XXX(entry-sync-size): the answer grows with the entries under one
+ * parent and has no ceiling; acceptable because only an admin creates
+ * entries and the agent sync needs every one of them.  Fix: page the
+ * sync by entry ID, as the lists are.
  */
 static enum rc
 run_sync(struct store *st, const struct store_sql *def, const char *parent,

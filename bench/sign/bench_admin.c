@@ -108,8 +108,8 @@ create_batch(const char *sock, size_t from, size_t to,
 	doc = bench_admin_call(sock, "POST", "/v1/entries", req, 200);
 	res = json_object_get(doc, "results");
 	if (json_array_size(res) != to - from) {
-		fprintf(stderr, "bench: entry batch answered %zu results for "
-		    "%zu\n", json_array_size(res), to - from);
+		fprintf(stderr, "bench: entry batch answered %zu results for %zu\n",
+		    json_array_size(res), to - from);
 		json_decref(doc);
 		goto out;
 	}

@@ -51,7 +51,7 @@ until curl -fs "http://127.0.0.1:$HPORT/ready" >/dev/null 2>&1; do
 	sleep 0.05
 done
 
-echo "bench/sign: $(nproc) cores, $(openssl version)"
+echo "bench/sign: $(nproc) cores, $(openssl version), load average $(cut -d" " -f1-3 /proc/loadavg)"
 status=0
 "$BUILD/bench_sign" --server "127.0.0.1:$PORT" --socket "$TMP/data/admin.sock" \
     --server-pid "$SPID" "$@" || status=$?

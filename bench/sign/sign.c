@@ -50,7 +50,8 @@
 #define SIGN_PATH		"/v1/agent/x509-svids"
 #define SIGN_TARGET_RATE	20000	/* SVIDs/s on 2 cores (issue 4) */
 #define SIGN_TARGET_CPU		100	/* us of server CPU per SVID */
-#define SIGN_SPEED_CMD		"openssl speed -multi 2 -seconds 3 ecdsap256 2>/dev/null"
+#define SIGN_SPEED_CMD \
+    "openssl speed -multi 2 -seconds 3 ecdsap256 2>/dev/null"
 
 struct opts {
 	const char	*server;	/* HOST:PORT */
@@ -72,7 +73,7 @@ struct run {
 	struct agent_client	*conns[SIGN_CONNS_MAX];
 	char			**bodies;	/* request bodies, prepared */
 	size_t			 n_bodies;
-	int			*body_csr;	/* first CSR index of each body */
+	int			*body_csr;	/* each body's first CSR */
 	EVP_PKEY		**keys;		/* the CSRs' keys */
 	const struct agent_trust *roots;
 	double			 deadline;	/* monotonic seconds */
@@ -118,8 +119,8 @@ proc_cpu(long pid)
 	buf[n] = '\0';
 	/* The name (field 2) may hold spaces: fields count from its ')'. */
 	p = strrchr(buf, ')');
-	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
-	    "%*u %*u %lu %lu", &ut, &st) != 2)
+	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	    &ut, &st) != 2)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -240,10 +241,13 @@ on_worker(void *arg)
 			w->req_errors++;
 			continue;
 		}
-		if (rep.status != 200)
-			w->req_errors++;
-		else
+		if (rep.status != 200) {
+			if (w->req_errors++ == 0)
+				fprintf(stderr, "bench: thread %d: status %ld: %.300s\n",
+				    w->idx, rep.status, rep.body);
+		} else {
 			take_answer(w, &rep, b);
+		}
 		agent_client_reply_clear(&rep);
 	}
 	return NULL;
@@ -321,10 +325,10 @@ out:
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bench_sign --server HOST:PORT --socket PATH "
-	    "[--server-pid PID]\n    [--threads T] [--conns C] [--batch B] "
-	    "[--csrs N] [--entries E]\n    [--seconds D] [--sample S] "
-	    "[--no-speed]\n");
+	fprintf(stderr,
+	    "usage: bench_sign --server HOST:PORT --socket PATH [--server-pid PID]\n"
+	    "    [--threads T] [--conns C] [--batch B] [--csrs N] [--entries E]\n"
+	    "    [--seconds D] [--sample S] [--no-speed]\n");
 }
 
 static bool
@@ -372,16 +376,22 @@ parse_opts(int argc, char **argv, struct opts *o)
 		v = strtol(optarg, &end, 10);
 		if (end == optarg || *end != '\0' || v < 1 || v > 10000000)
 			return false;
-		switch (ch) {
-		case 'p': o->pid = v; break;
-		case 't': o->threads = (int)v; break;
-		case 'c': o->conns = (int)v; break;
-		case 'b': o->batch = (int)v; break;
-		case 'n': o->csrs = (int)v; break;
-		case 'e': o->entries = (int)v; break;
-		case 'd': o->seconds = (int)v; break;
-		case 'm': o->sample = (int)v; break;
-		}
+		if (ch == 'p')
+			o->pid = v;
+		else if (ch == 't')
+			o->threads = (int)v;
+		else if (ch == 'c')
+			o->conns = (int)v;
+		else if (ch == 'b')
+			o->batch = (int)v;
+		else if (ch == 'n')
+			o->csrs = (int)v;
+		else if (ch == 'e')
+			o->entries = (int)v;
+		else if (ch == 'd')
+			o->seconds = (int)v;
+		else if (ch == 'm')
+			o->sample = (int)v;
 	}
 	if (o->threads > SIGN_THREADS_MAX || o->conns > SIGN_CONNS_MAX)
 		return false;
@@ -471,8 +481,8 @@ main(int argc, char **argv)
 	srv1 = proc_cpu(o.pid);
 
 	rate = (double)svids / wall;
-	printf("bench/sign: %d threads, %d connections, batch %d, %d CSRs, "
-	    "%d entries, %.1f s\n", o.threads, o.conns, o.batch, o.csrs,
+	printf("bench/sign: %d threads, %d connections, batch %d, %d CSRs, %d entries, %.1f s\n",
+	    o.threads, o.conns, o.batch, o.csrs,
 	    o.entries, wall);
 	printf("  svids/s                 %10.0f   (target >= %d)\n", rate,
 	    SIGN_TARGET_RATE);
@@ -481,20 +491,19 @@ main(int argc, char **argv)
 	printf("  sample verified         %10lu good, %lu bad (1 in %d)\n",
 	    checked, bad, o.sample);
 	if (srv0 >= 0 && srv1 >= 0 && svids > 0)
-		printf("  server cpu per svid     %10.1f us (target <= %d us)"
-		    "\n", (srv1 - srv0) / (double)svids * 1e6,
+		printf("  server cpu per svid     %10.1f us (target <= %d us)\n",
+		    (srv1 - srv0) / (double)svids * 1e6,
 		    SIGN_TARGET_CPU);
 	else
-		printf("  server cpu per svid            n/a (no --server-pid)"
-		    "\n");
+		printf("  server cpu per svid            n/a (no --server-pid)\n");
 	if (svids > 0)
 		printf("  client cpu per svid     %10.1f us\n",
 		    (cli1 - cli0) / (double)svids * 1e6);
 	if (limit > 0) {
-		printf("  openssl speed -multi 2  %10.0f sign/s, %.0f "
-		    "verify/s\n", sp_sign, sp_verify);
-		printf("  limit (1 verify+1 sign) %10.0f svids/s, %.1f us "
-		    "cpu/svid on 2 cores; measured = %.0f%% of it\n", limit,
+		printf("  openssl speed -multi 2  %10.0f sign/s, %.0f verify/s\n",
+		    sp_sign, sp_verify);
+		printf("  limit (1 verify+1 sign) %10.0f svids/s, %.1f us cpu/svid on 2 cores; measured = %.0f%% of it\n",
+		    limit,
 		    2.0 / limit * 1e6, rate / limit * 100.0);
 	}
 	status = bad == 0 && svids > 0 ? 0 : 1;

@@ -56,7 +56,7 @@ until curl -fs "http://127.0.0.1:$HPORT/ready" >/dev/null 2>&1; do
 	sleep 0.05
 done
 
-echo "bench/sync: $(nproc) cores, store in $TMP/data"
+echo "bench/sync: $(nproc) cores, load average $(cut -d" " -f1-3 /proc/loadavg), store in $TMP/data"
 status=0
 "$BUILD/bench_sync" --server "127.0.0.1:$PORT" --socket "$TMP/data/admin.sock" \
     --entries "$ENTRIES" "$@" || status=$?

@@ -55,7 +55,8 @@ struct opts {
 /* What make_entry needs. */
 struct gen {
 	const char	*agent_id;	/* the bench agent */
-	char		 td[SPIFFEID_SCHEME_LEN + SPIFFEID_TD_MAX + 1]; /* "spiffe://<td>" */
+	/* "spiffe://<td>" */
+	char		 td[SPIFFEID_SCHEME_LEN + SPIFFEID_TD_MAX + 1];
 	long		 mine;
 	long		 agents;
 	unsigned	 salt;		/* keeps IDs unique across runs */
@@ -90,8 +91,8 @@ make_entry(size_t i, void *arg)
 	if ((long)i < g->mine)
 		snprintf(parent, sizeof(parent), "%s", g->agent_id);
 	else
-		snprintf(parent, sizeof(parent), "%s/svidca/agent/"
-		    "join_token/bench-other-%x-%zu", g->td, g->salt,
+		snprintf(parent, sizeof(parent), "%s/svidca/agent/join_token/bench-other-%x-%zu",
+		    g->td, g->salt,
 		    i % (size_t)g->agents);
 	return json_pack("{s:s,s:s,s:[{s:s,s:s}],s:s}", "spiffe_id", sid,
 	    "parent_id", parent, "selectors", "type", "unix", "value", sel,
@@ -139,8 +140,8 @@ print_line(const char *what, double *v, size_t n, long want,
 	qsort(v, n, sizeof(*v), cmp_double);
 	p50 = v[n / 2];
 	p99 = v[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
-	printf("  %-34s p50 %7.3f ms  p99 %7.3f ms  max %7.3f ms  n=%zu  "
-	    "(%lu not %ld)\n", what, p50, p99, v[n - 1], n, wrong, want);
+	printf("  %-34s p50 %7.3f ms  p99 %7.3f ms  max %7.3f ms  n=%zu  (%lu not %ld)\n",
+	    what, p50, p99, v[n - 1], n, wrong, want);
 	return p99;
 }
 
@@ -230,9 +231,10 @@ main(int argc, char **argv)
 	int status = 1;
 
 	if (!parse_opts(argc, argv, &o)) {
-		fprintf(stderr, "usage: bench_sync --server HOST:PORT --socket "
-		    "PATH [--entries N] [--mine K]\n    [--agents A] "
-		    "[--rounds R] [--changed C]\n");
+		fprintf(stderr,
+		    "usage: bench_sync --server HOST:PORT --socket PATH\n"
+		    "    [--entries N] [--mine K] [--agents A] [--rounds R]\n"
+		    "    [--changed C]\n");
 		return 2;
 	}
 	if (sodium_init() < 0 || agent_client_global_init() != RC_OK)
@@ -288,8 +290,8 @@ main(int argc, char **argv)
 		    etag[0] == '\0' ? " without an ETag" : "");
 		goto out;
 	}
-	printf("bench/sync: %ld entries in the store (loaded in %.1f s, "
-	    "%.0f/s), the agent is authorized for %zu\n", o.entries, load_s,
+	printf("bench/sync: %ld entries in the store (loaded in %.1f s, %.0f/s), the agent is authorized for %zu\n",
+	    o.entries, load_s,
 	    (double)o.entries / load_s, got);
 
 	/* Unchanged: 304 each time. */

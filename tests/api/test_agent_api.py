@@ -11,14 +11,51 @@ bundle, so the caller has an identity but no agent role: the routes
 answer 403 (a caller without any certificate gets 401).
 """
 import base64
+import hashlib
 import http.client
 import json
 import os
-import ssl
+import sqlite3
 
-from harness import BIN, bundle_roots, der_to_pem, run, uri_sans
+import pytest
+import yaml
+from openapi_schema_validator import OAS31Validator, oas31_format_checker
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+from harness import BIN, Server, bundle_roots, der_to_pem, run, uri_sans
 
 TD = "spiffe://example.org"
+SPEC = os.path.join(os.path.dirname(__file__), "..", "..", "docs",
+                    "openapi.yaml")
+_registry = None
+
+
+def conforms(value, schema):
+    """Validate an answer against a schema of docs/openapi.yaml."""
+    global _registry
+    if _registry is None:
+        with open(SPEC) as f:
+            doc = yaml.safe_load(f)
+        _registry = Registry().with_resource(
+            "urn:spec", DRAFT202012.create_resource(doc))
+    v = OAS31Validator({"$ref": "urn:spec#/components/schemas/" + schema},
+                       registry=_registry,
+                       format_checker=oas31_format_checker)
+    errors = [f"{list(e.absolute_path)}: {e.message}"
+              for e in v.iter_errors(value)]
+    assert not errors, errors
+
+
+@pytest.fixture
+def server(tmp):
+    """A server whose attestation rate limit lets a test attest at will."""
+    conf = os.path.join(tmp, "svidca.conf")
+    with open(conf, "w") as f:
+        f.write("attest_rate = 1000;\nattest_burst = 1000;\n")
+    s = Server(tmp, config=conf).start()
+    yield s
+    s.stop()
 
 
 # ---- helpers -------------------------------------------------------------
@@ -128,6 +165,31 @@ def serial_of(pem):
     return r.stdout.strip().split("=", 1)[1].lower()
 
 
+def audit(server, action):
+    """The audit rows of one action, oldest first, read from the store."""
+    db = sqlite3.connect(os.path.join(server.data_dir, "svidca.db"))
+    try:
+        rows = db.execute(
+            "SELECT actor, subject, outcome, serial, entry_id, detail "
+            "FROM audit WHERE action = ? ORDER BY seq", (action,)).fetchall()
+    finally:
+        db.close()
+    return [dict(zip(("actor", "subject", "outcome", "serial", "entry_id",
+                      "detail"), row)) for row in rows]
+
+
+def csr_key_sha256(tmp, csr_b64):
+    """SHA-256 of the CSR's SubjectPublicKeyInfo DER, by openssl."""
+    path = os.path.join(tmp, "spki.csr")
+    open(path, "wb").write(base64.b64decode(csr_b64))
+    pub = run(["openssl", "req", "-inform", "DER", "-in", path, "-pubkey",
+               "-noout"]).stdout
+    r = run(["openssl", "pkey", "-pubin", "-outform", "DER"],
+            input=pub.encode(), text=False)
+    assert r.stdout, r.stderr
+    return hashlib.sha256(r.stdout).hexdigest()
+
+
 def cli(server, *args):
     return run([BIN, "agent"] + list(args) + ["--socket", server.socket])
 
@@ -137,21 +199,40 @@ def cli(server, *args):
 def test_sync_etag_alias_and_descendants(server, tmp):
     a = Agent(server, tmp, "a", alias=TD + "/node/a")
     b = Agent(server, tmp, "b")
-    wa, wal, wch, wb = add_entries(
+    st, out = admin(server, "GET", "/v1/agents?spiffe_id=" + a.id)
+    assert st == 200
+    sel_a = out["agents"][0]["selectors"]
+    assert sel_a, "an attested agent has node selectors"
+    # The token's --spiffe-id made an entry (node/a, parent A).
+    st, out = admin(server, "GET", "/v1/entries?parent_id=" + a.id)
+    assert st == 200
+    tok_entry, = out["entries"]
+    assert tok_entry["spiffe_id"] == TD + "/node/a"
+
+    server_id = TD + "/svidca/server"
+    match, other, wa, wal, wsel, wnone, wch, wb = add_entries(
         server,
+        {"spiffe_id": TD + "/node/sel-a", "parent_id": server_id,
+         "selectors": sel_a},
+        {"spiffe_id": TD + "/node/none", "parent_id": server_id,
+         "selectors": sel_a + [{"type": "k", "value": "v"}]},
         entry(TD + "/wa", a.id, 1),
         entry(TD + "/wal", TD + "/node/a", 2),
-        entry(TD + "/wch", TD + "/wa", 3),
-        entry(TD + "/wb", b.id, 4))
+        entry(TD + "/wsel", TD + "/node/sel-a", 3),
+        entry(TD + "/wnone", TD + "/node/none", 4),
+        entry(TD + "/wch", TD + "/wa", 5),
+        entry(TD + "/wb", b.id, 6))
 
     st, hdrs, got = a.json("GET", "/v1/agent/entries")
     assert st == 200
+    conforms(got, "AgentEntries")
     etag = hdrs["ETag"]
     assert etag == '"' + got["revision"] + '"'
     ids = {e["id"] for e in got["entries"]}
-    assert ids == {wa["id"], wal["id"], wch["id"]}
-    assert all(e["parent_id"] != TD + "/svidca/server"
-               for e in got["entries"]), "an alias entry was handed out"
+    assert ids == {tok_entry["id"], wa["id"], wal["id"], wsel["id"],
+                   wch["id"]}
+    assert all(e["parent_id"] != server_id for e in got["entries"]), \
+        "an alias entry was handed out"
 
     st, hdrs, body = a.call("GET", "/v1/agent/entries",
                             headers={"If-None-Match": etag})
@@ -159,17 +240,27 @@ def test_sync_etag_alias_and_descendants(server, tmp):
     assert hdrs["ETag"] == etag
 
     # A change that is not A's leaves A's revision alone.
-    add_entries(server, entry(TD + "/wb2", b.id, 5))
+    add_entries(server, entry(TD + "/wb2", b.id, 7))
     st, _, _ = a.call("GET", "/v1/agent/entries",
                       headers={"If-None-Match": etag})
     assert st == 304
 
     # A change to A's set shows at once, with a new revision.
-    new, = add_entries(server, entry(TD + "/wa2", a.id, 6))
+    new, = add_entries(server, entry(TD + "/wa2", a.id, 8))
     st, hdrs, got = a.json("GET", "/v1/agent/entries",
                            headers={"If-None-Match": etag})
     assert st == 200 and hdrs["ETag"] != etag
     assert new["id"] in {e["id"] for e in got["entries"]}
+
+    # B may have A's entries by no route.
+    _, csr = new_csr(tmp, "bx")
+    st, _, res = b.json("POST", "/v1/agent/x509-svids", {"params": [
+        {"entry_id": i, "csr": csr} for i in (wsel["id"], match["id"])]})
+    assert [r["status"]["code"] for r in res["results"]] == [403, 403]
+    # Nor may A have the alias entry itself.
+    st, _, res = a.json("POST", "/v1/agent/x509-svids", {"params": [
+        {"entry_id": match["id"], "csr": csr}]})
+    assert res["results"][0]["status"]["code"] == 403
 
     st, _, got = b.json("GET", "/v1/agent/entries")
     assert st == 200
@@ -198,6 +289,7 @@ def test_x509_batch_statuses_and_profile(server, tmp):
         {"entry_id": wa["id"], "csr": base64.b64encode(b"junk").decode()},
     ]})
     assert st == 200, res
+    conforms(res, "AgentX509SvidResults")
     codes = [r["status"]["code"] for r in res["results"]]
     assert codes == [200, 403, 404, 400]
     assert [r["entry_id"] for r in res["results"]] == \
@@ -222,6 +314,15 @@ def test_x509_batch_statuses_and_profile(server, tmp):
     life = run(["openssl", "x509", "-in", leaf, "-noout", "-checkend",
                 "500"])
     assert life.returncode == 0
+
+    # One audit record, for the one SVID issued, with what it was for.
+    rec, = audit(server, "svid.x509")
+    assert rec["actor"] == a.id and rec["subject"] == TD + "/web"
+    assert rec["serial"] == serial_of(leaf) and rec["entry_id"] == wa["id"]
+    detail = json.loads(rec["detail"])
+    assert detail["agent"] == a.id
+    assert detail["not_after"] == ok["expires_at"]
+    assert detail["key_sha256"] == csr_key_sha256(tmp, good)
 
     # B asking for A's entry is refused even alone.
     st, _, res = b.json("POST", "/v1/agent/x509-svids", {"params": [
@@ -262,6 +363,7 @@ def test_jwt_svid_and_bundles(server, tmp):
                         {"entry_id": wa["id"],
                          "audience": ["spiffe://example.org/db"]})
     assert st == 200, got
+    conforms(got, "JwtSvidResult")
     assert got["spiffe_id"] == TD + "/api"
     head, payload, sig = got["token"].split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
@@ -269,6 +371,16 @@ def test_jwt_svid_and_bundles(server, tmp):
     assert claims["aud"] in (["spiffe://example.org/db"],
                              "spiffe://example.org/db")
     assert claims["exp"] == got["expires_at"]
+    rec, = audit(server, "svid.jwt")
+    assert rec["actor"] == a.id and rec["subject"] == TD + "/api"
+    assert rec["entry_id"] == wa["id"]
+    detail = json.loads(rec["detail"])
+    assert detail["aud"] == ["spiffe://example.org/db"]
+    assert detail["exp"] == got["expires_at"]
+    assert detail["kid"] == json.loads(base64.urlsafe_b64decode(
+        head + "=="))["kid"]
+    assert sig not in rec["detail"] and payload not in rec["detail"]
+
     st, _, _ = b.json("POST", "/v1/agent/jwt-svids",
                       {"entry_id": wa["id"], "audience": ["x"]})
     assert st == 403
@@ -278,6 +390,7 @@ def test_jwt_svid_and_bundles(server, tmp):
 
     st, _, got = a.json("GET", "/v1/agent/bundles")
     assert st == 200
+    conforms(got, "AgentBundles")
     assert got["trust_domain"] == "example.org"
     assert got["bundles"]["example.org"]["keys"] == server.bundle()["keys"]
     assert got["tainted_authorities"] == []
@@ -294,6 +407,7 @@ def test_renew_then_old_svid_refused(server, tmp):
     key, csr = new_csr(tmp, "a2")
     st, _, got = a.json("POST", "/v1/agent/renew", {"csr": csr})
     assert st == 200, got
+    conforms(got, "SvidResult")
     assert got["spiffe_id"] == a.id
     new_cert = write_chain(tmp, "a2", got["svid"])
     assert uri_sans(new_cert) == [a.id]
@@ -321,6 +435,10 @@ def test_renew_then_old_svid_refused(server, tmp):
     st, out = admin(server, "GET", "/v1/agents?spiffe_id=" + a.id)
     assert st == 200
     assert out["agents"][0]["x509svid_serial_number"] == serial_of(new_cert)
+    rec, = audit(server, "agent.renew")
+    assert rec["actor"] == a.id and rec["serial"] == serial_of(new_cert)
+    assert json.loads(rec["detail"])["previous_serial"] == \
+        serial_of(old_cert)
 
 
 # ---- ban, evict, purge and the listing -----------------------------------
@@ -336,6 +454,14 @@ def test_ban_refuses_agent_and_spares_others(server, tmp):
     r = cli(server, "ban", "--spiffe-id", a.id)
     assert r.returncode == 0, r.stderr
     assert a.id in r.stdout
+    r = cli(server, "ban", "--spiffe-id", a.id, "-o", "json")
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    conforms(got, "Agent")
+    assert got["banned"] is True and got["spiffe_id"] == a.id
+    rec = audit(server, "agent.ban")[0]
+    assert rec["actor"] == "uid:%d" % os.getuid()
+    assert rec["subject"] == a.id
 
     _, csr = new_csr(tmp, "x")
     assert a.call("POST", "/v1/agent/renew", {"csr": csr})[0] == 403
@@ -352,6 +478,7 @@ def test_ban_refuses_agent_and_spares_others(server, tmp):
 
     r = cli(server, "list", "-o", "json")
     assert r.returncode == 0, r.stderr
+    conforms(json.loads(r.stdout), "AgentList")
     banned = {x["spiffe_id"]: x["banned"] for x in
               json.loads(r.stdout)["agents"]}
     assert banned == {a.id: True, b.id: False}
@@ -373,6 +500,7 @@ def test_evict_then_attest_again(server, tmp):
     st, prob = admin(server, "POST", "/v1/agents/evict",
                      {"spiffe_id": a.id})
     assert st == 404
+    conforms(prob, "Problem")
     r = cli(server, "show", "--spiffe-id", a.id)
     assert r.returncode == 1
 
@@ -380,12 +508,14 @@ def test_evict_then_attest_again(server, tmp):
     assert again.call("GET", "/v1/agent/entries")[0] == 200
     st, out = admin(server, "GET", "/v1/agents/count")
     assert st == 200 and out["count"] == 1
+    conforms(out, "Count")
 
 
 def test_agents_list_pages_filters_and_purge(server, tmp):
     agents = [Agent(server, tmp, f"p{i}") for i in range(3)]
     st, page = admin(server, "GET", "/v1/agents?page_size=2")
     assert st == 200 and len(page["agents"]) == 2
+    conforms(page, "AgentList")
     tok = page["next_page_token"]
     st, rest = admin(server, "GET", "/v1/agents?page_size=2&page_token=" +
                      tok)
@@ -410,6 +540,7 @@ def test_agents_list_pages_filters_and_purge(server, tmp):
     st, out = admin(server, "POST", "/v1/agents/purge",
                     {"expired_for": 86400})
     assert st == 200 and out == {"purged": 0}
+    conforms(out, "AgentPurgeResult")
     st, _ = admin(server, "POST", "/v1/agents/purge", {"expired_for": -1})
     assert st == 400
     r = cli(server, "purge", "--expired-for", "30d")

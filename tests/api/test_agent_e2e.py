@@ -568,3 +568,17 @@ def test_banned_agent_is_refused_and_others_continue(world):
                                                  "value": "uid:6"}]}])
     wait_for("b4 at B after C's ban", lambda: b4 in b.entry_dirs(),
              timeout=10)
+
+
+def test_agents_stop_cleanly(world):
+    """SIGTERM: exit 0, a last log line, no sanitizer report."""
+    for n in "ABC":
+        a = world[n]
+        assert a.stop() == 0, n
+        log = a.read_log()
+        assert "info agent: agent stopped" in \
+            log.rstrip().splitlines()[-1], (n, log[-500:])
+        for bad in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                    "runtime error:"):
+            assert bad not in log, (n, log[log.find(bad) - 200:][:2000])
+

@@ -82,7 +82,9 @@ b64_cert(X509 *x)
 {
 	unsigned char	*der = NULL;
 	int		 n = i2d_X509(x, &der);
-	char		*s = b64(der, (size_t)n, sodium_base64_VARIANT_ORIGINAL);
+	char		*s;
+
+	s = b64(der, (size_t)n, sodium_base64_VARIANT_ORIGINAL);
 
 	OPENSSL_free(der);
 	return s;
@@ -151,7 +153,8 @@ expect(enum rc rc, const struct rc_why *why, enum rc want, const char *reason,
 
 	CHECK(ok, what);
 	if (!ok)
-		printf("# rc=%d (%s) detail=%s\n", rc, rc_str(rc), why->detail);
+		printf("# rc=%d (%s) detail=%s\n", rc, rc_str(rc),
+		    why->detail);
 }
 
 static bool
@@ -352,8 +355,8 @@ test_join_token(struct attest *a, struct attest *off)
 		char sel[64];
 
 		(void)snprintf(sel, sizeof(sel), "id:%s", id2);
-		CHECK(r.n_selectors == 1 && has_selector(&r, "join_token", sel),
-		    "join token selector join_token:id:<token_id>");
+		CHECK(r.n_selectors == 1 && has_selector(&r, "join_token",
+		    sel), "join token selector join_token:id:<token_id>");
 	}
 	attest_result_clear(&r);
 	json_decref(ev);
@@ -628,8 +631,8 @@ test_x509pop(struct attest *a, struct fixture *f)
 		ev = json_pack("{s:[s]}", "chain", "!!notbase64!!");
 		rc = attest_evidence(a, ATTEST_X509POP, ev, csr, sizeof(csr),
 		    now, &r, &ch, &chal, &why);
-		expect(rc, &why, RC_BAD_REQUEST, "evidence.chain[0]: not base64",
-		    "x509pop: bad base64 refused");
+		expect(rc, &why, RC_BAD_REQUEST, "evidence.chain[0]: not "
+		    "base64", "x509pop: bad base64 refused");
 		json_decref(ev);
 		ev = json_pack("{s:[s]}", "chain", "AAAA");
 		rc = attest_evidence(a, ATTEST_X509POP, ev, csr, sizeof(csr),
@@ -715,7 +718,8 @@ make_jwt(const char *header, const char *claims, EVP_PKEY *key,
 		dg = EVP_sha384();
 	if (strcmp(alg, "HS256") == 0) {
 		HMAC(EVP_sha256(), secret, (int)secret_len,
-		    (const unsigned char *)input, strlen(input), mac, &mac_len);
+		    (const unsigned char *)input, strlen(input), mac,
+		    &mac_len);
 		memcpy(raw, mac, mac_len);
 		raw_len = mac_len;
 	} else if (strcmp(alg, "none") != 0) {
@@ -945,7 +949,8 @@ test_jwt(struct attest *a, struct fixture *f)
 	tok = make_jwt("{\"alg\":\"ES384\",\"kid\":\"k384\"}", c, f->jwt_p384,
 	    "ES384", NULL, 0);
 	rc = jwt_run(a, tok, &r, &why);
-	expect(rc, &why, RC_OK, NULL, "jwt: ES384 with the P-384 key accepted");
+	expect(rc, &why, RC_OK, NULL,
+	    "jwt: ES384 with the P-384 key accepted");
 	attest_result_clear(&r);
 	free(tok);
 	free(c);
@@ -1006,8 +1011,8 @@ test_jwt(struct attest *a, struct fixture *f)
 
 		rc = attest_evidence(a, ATTEST_JWT, ev, NULL, 0, now, &r, &ch,
 		    &chal, &why);
-		expect(rc, &why, RC_BAD_REQUEST, "evidence.token: a compact JWS",
-		    "jwt: token not a string refused");
+		expect(rc, &why, RC_BAD_REQUEST, "evidence.token: a compact "
+		    "JWS", "jwt: token not a string refused");
 		json_decref(ev);
 	}
 }
@@ -1054,6 +1059,63 @@ test_jwt_full(struct fixture *f)
 	free(t1);
 	free(t2);
 	free(t3);
+	attest_free(a);
+}
+
+/*
+ * Keys rotate: a kid not in the cached JWKS makes the file be read
+ * again, at most once per ATTEST_JWKS_RETRY seconds.
+ */
+static void
+test_jwks_rotation(struct fixture *f)
+{
+	struct attest_challenge	 ch;
+	struct attest_result	 r;
+	struct attest		*a = NULL;
+	struct conf		 c;
+	struct rc_why		 why;
+	json_t			*doc, *keys, *ev;
+	EVP_PKEY		*fresh = key_generate(KEY_EC_P256);
+	char			 path[512], *text, *tok, *cl;
+	bool			 chal;
+	enum rc			 rc;
+
+	memset(&r, 0, sizeof(r));
+	base_conf(&c, f);
+	tmp_path("rotating.json", path, sizeof(path));
+	doc = json_object();
+	keys = json_array();
+	add_jwk(keys, f->jwt_p256, "k1", "sig");
+	json_object_set_new(doc, "keys", keys);
+	text = json_dumps(doc, 0);
+	write_text(path, text);
+	free(text);
+	(void)snprintf(c.jwt_issuers[0].jwks_file, CONF_STR_MAX, "%s", path);
+	rc = attest_new(&c, NULL, &a, &why);
+	CHECK(rc == RC_OK, "attestors with a one-key JWKS");
+
+	add_jwk(keys, fresh, "k2", "sig");
+	text = json_dumps(doc, 0);
+	write_text(path, text);
+	free(text);
+	cl = claims(ISS, "rot-1", "\"" AUD "\"", 300, -10, "");
+	tok = make_jwt("{\"alg\":\"ES256\",\"kid\":\"k2\"}", cl, fresh,
+	    "ES256", NULL, 0);
+	free(cl);
+	ev = json_pack("{s:s}", "token", tok);
+	rc = attest_evidence(a, ATTEST_JWT, ev, NULL, 0, now, &r, &ch, &chal,
+	    &why);
+	expect(rc, &why, RC_UNAUTHENTICATED, "no usable key with this kid",
+	    "jwks: a new kid right after a load is not looked for");
+	rc = attest_evidence(a, ATTEST_JWT, ev, NULL, 0, now + 11, &r, &ch,
+	    &chal, &why);
+	expect(rc, &why, RC_OK, NULL,
+	    "jwks: a new kid later makes the keys load again");
+	attest_result_clear(&r);
+	json_decref(ev);
+	json_decref(doc);
+	free(tok);
+	EVP_PKEY_free(fresh);
 	attest_free(a);
 }
 
@@ -1155,6 +1217,7 @@ main(void)
 		test_x509pop_full(&f);
 		test_jwt(a, &f);
 		test_jwt_full(&f);
+		test_jwks_rotation(&f);
 	}
 	test_new(&f);
 

@@ -319,21 +319,22 @@ test_ttls(void)
 	    "huge jwt_svid_ttl refused");
 }
 
+/* A label of 63 bytes (the most, RFC 1035 2.3.4) and one of 64. */
+#define L16	"aaaaaaaaaaaaaaaa"
+static const char label63[] = L16 L16 L16 "aaaaaaaaaaaaaaa.org";
+static const char label64[] = L16 L16 L16 L16 ".org";
+
 static void
 test_dns(void)
 {
 	static const char *good[] = {
 		"a", "web", "web.example.org", "1.example.org", "x-1.y",
-		"123", "*.example.org", "A.Example.ORG",
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		".org",
+		"123", "*.example.org", "A.Example.ORG", label63,
 	};
 	static const char *bad[] = {
 		"", ".", "a.", ".a", "a..b", "-a.org", "a-.org", "a_b.org",
 		"a b", "a.org.", "*", "*.", "a.*.org", "**.org", "*a.org",
-		"caf\xc3\xa9.org", "a:80", "a/b", "[::1]",
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		".org",
+		"caf\xc3\xa9.org", "a:80", "a/b", "[::1]", label64,
 	};
 	struct fixture f;
 	char buf[CERT_DNS_NAME_MAX + 2], what[96];

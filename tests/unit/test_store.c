@@ -392,6 +392,48 @@ test_too_new(void)
 	CHECK(st == NULL, "no store handed back on RC_IO");
 }
 
+/*
+ * A file left at schema version 1 gains the tables of version 2.  The
+ * version 1 file is made by the store itself and stripped back, so the
+ * test does not carry a second copy of migration 1.
+ */
+static void
+test_upgrade(void)
+{
+	struct store *st = NULL;
+	struct rc_why why;
+	char db[PATH_MAX], buf[64];
+	bool found;
+
+	path_in(db, sizeof(db), "v1.db");
+	if (store_open(db, &st, &why) != RC_OK ||
+	    store_check_td(st, "a.test", &why) != RC_OK) {
+		CHECK(0, "open v1.db");
+		store_close(st);
+		return;
+	}
+	store_close(st);
+	st = NULL;
+	CHECK(poke(db, "DROP TABLE entry_selectors; DROP TABLE entry_dns;"
+	    " DROP TABLE entry_federates; DROP TABLE entries;"
+	    " DROP TABLE agent_selectors; DROP TABLE agents;"
+	    " DROP TABLE join_tokens; PRAGMA user_version = 1;") ==
+	    SQLITE_OK, "stripped a database back to schema version 1");
+	CHECK(peek_text(db, "SELECT count(*) FROM sqlite_master WHERE name"
+	    " IN ('entries', 'agents', 'join_tokens')", buf, sizeof(buf)) &&
+	    strcmp(buf, "0") == 0, "version 1 has no entries table");
+	CHECK(store_open(db, &st, &why) == RC_OK, "open upgrades it");
+	CHECK(peek_text(db, "PRAGMA user_version", buf, sizeof(buf)) &&
+	    strcmp(buf, "2") == 0, "upgraded to user_version 2");
+	CHECK(peek_text(db, "SELECT count(*) FROM sqlite_master WHERE name"
+	    " IN ('entries', 'agents', 'join_tokens')", buf, sizeof(buf)) &&
+	    strcmp(buf, "3") == 0, "migration 2 added its tables");
+	CHECK(store_meta_get(st, "trust_domain", buf, sizeof(buf), &found) ==
+	    RC_OK && found && strcmp(buf, "a.test") == 0,
+	    "rows of version 1 survive the upgrade");
+	store_close(st);
+}
+
 static void
 test_td(void)
 {
@@ -951,6 +993,7 @@ remove_all(void)
 	static const char *const names[] = {
 		"open.db", "new.db", "td.db", "meta.db", "auth.db",
 		"audit.db", "two.db", "reenter.db", "peek.db", "busy.db",
+		"v1.db",
 	};
 	char p[PATH_MAX], q[PATH_MAX + 8];
 	size_t i;
@@ -976,6 +1019,7 @@ main(void)
 
 	test_open();
 	test_too_new();
+	test_upgrade();
 	test_td();
 	test_meta();
 	test_authorities();

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -647,6 +648,78 @@ test_duplicates(void)
 	store_close(st);
 }
 
+/* Run SQL on a separate handle; SQLite's code. */
+static int
+poke(const char *db, const char *sql)
+{
+	sqlite3 *h = NULL;
+	int err;
+
+	err = sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL);
+	if (err == SQLITE_OK) {
+		sqlite3_busy_timeout(h, 5000);
+		err = sqlite3_exec(h, sql, NULL, NULL, NULL);
+	}
+	sqlite3_close(h);
+	return err;
+}
+
+static void
+test_refusals(void)
+{
+	struct store *st = open_db("refuse.db");
+	struct store_entry e, got;
+	struct rc_why why;
+	char db[PATH_MAX];
+
+	path_in(db, sizeof(db), "refuse.db");
+	set_entry(&e, "r1", "spiffe://a.test/r", "P", "unix:uid:\xff");
+	CHECK(create_one(st, &e, &why) == RC_BAD_REQUEST &&
+	    why.code == RC_BAD_REQUEST && strcmp(why.field, "selectors") == 0 &&
+	    strcmp(why.rule, "RFC 8259 8.1") == 0 &&
+	    strcmp(why.detail, "a selector is not valid UTF-8") == 0,
+	    "a selector that is not UTF-8 is RC_BAD_REQUEST");
+	store_entry_clear(&e);
+
+	set_entry(&e, "r1", "spiffe://a.test/r", "P", "unix:uid:1");
+	free(e.spiffe_id);
+	e.spiffe_id = NULL;
+	CHECK(create_one(st, &e, &why) == RC_INTERNAL,
+	    "an entry without a SPIFFE ID is RC_INTERNAL");
+	store_entry_clear(&e);
+	set_entry(&e, "r1", "spiffe://a.test/r", "P", "unix:uid:1");
+	e.selectors[0].type[0] = '\0';
+	CHECK(create_one(st, &e, &why) == RC_INTERNAL,
+	    "an empty selector type is RC_INTERNAL");
+	store_entry_clear(&e);
+	set_entry(&e, "r1", "spiffe://a.test/r", "P", "unix:uid:1");
+	e.n_dns_names = 2;
+	e.dns_names = calloc(2, sizeof(*e.dns_names));
+	if (e.dns_names == NULL)
+		abort();
+	e.dns_names[0] = xstrdup("a.test");
+	CHECK(create_one(st, &e, &why) == RC_INTERNAL,
+	    "a NULL DNS name is RC_INTERNAL");
+	CHECK(store_entry_get(st, "r1", &got) == RC_NOT_FOUND,
+	    "refused entries were not stored");
+
+	/* A row that does not read back is RC_DB, never half an entry. */
+	e.n_dns_names = 1;
+	CHECK(create_one(st, &e, &why) == RC_OK, "create r1");
+	store_entry_clear(&e);
+	CHECK(poke(db, "UPDATE entries SET selector_key = '[[\"t\"]]'") ==
+	    SQLITE_OK, "planted a malformed selector key");
+	CHECK(store_entry_get(st, "r1", &got) == RC_DB &&
+	    got.spiffe_id == NULL && got.selectors == NULL,
+	    "a malformed stored selector set is RC_DB, out cleared");
+	CHECK(poke(db, "UPDATE entries SET selector_key = '[[\"t\",\"1\"]]';"
+	    "UPDATE entry_dns SET pos = 3") == SQLITE_OK,
+	    "planted a DNS name out of place");
+	CHECK(store_entry_get(st, "r1", &got) == RC_DB &&
+	    got.dns_names == NULL, "a DNS position gap is RC_DB");
+	store_close(st);
+}
+
 /* ---- lists -------------------------------------------------------------- */
 
 static void
@@ -1101,7 +1174,7 @@ test_flags(void)
 static void
 test_generation(void)
 {
-	struct store *st = open_db("gen.db");
+	struct store *st = open_db("gen.db"), *other;
 	struct store_entry e;
 	struct entry_op op;
 	uint64_t g0, g1, g2;
@@ -1136,6 +1209,18 @@ test_generation(void)
 	st = open_db("gen.db");
 	CHECK(store_generation(st) > g2,
 	    "a reopened store starts at a value never handed out");
+
+	/* A second store on the file stands in for another process. */
+	other = open_db("gen.db");
+	g0 = store_generation(st);
+	set_entry(&e, "g3", "spiffe://a.test/g3", "P", "t:1");
+	CHECK(create_one(other, &e, NULL) == RC_OK,
+	    "another writer creates an entry");
+	store_entry_clear(&e);
+	CHECK(store_write(st, on_meta, NULL) == RC_OK &&
+	    store_generation(st) > g0,
+	    "our next write notices the other writer and raises it");
+	store_close(other);
 	store_close(st);
 }
 
@@ -1553,7 +1638,8 @@ test_tokens(void)
 	    "second use: \"token already used\"");
 
 	token_op(&op, "secret-2", "tok-2", 3000);
-	(void)store_write(st, on_token_put, &op);
+	CHECK(store_write(st, on_token_put, &op) == RC_OK,
+	    "put a token expiring at 3000");
 	op.t = 3000;
 	CHECK(store_write(st, on_token_use, &op) == RC_UNAUTHENTICATED &&
 	    strcmp(op.why.detail, "token expired") == 0,
@@ -1568,7 +1654,8 @@ test_tokens(void)
 
 	/* Eight threads race for one token. */
 	token_op(&op, "contested", "tok-race", 9000);
-	(void)store_write(st, on_token_put, &op);
+	CHECK(store_write(st, on_token_put, &op) == RC_OK,
+	    "put the contested token");
 	for (i = 0; i < RACERS; i++) {
 		token_op(&race[i], "contested", NULL, 100);
 		race[i].st = st;
@@ -1607,7 +1694,7 @@ test_backup(void)
 	struct rc_why why;
 	struct stat sb;
 	char src[PATH_MAX], dst[PATH_MAX], tok[STORE_ENTRY_ID_MAX + 1];
-	char a[512], b[512];
+	char a[PATH_MAX + 64], b[PATH_MAX + 64];
 	size_t i, n = 0, m = 0;
 	int ok = 1;
 
@@ -1686,6 +1773,18 @@ on_scale_batch(struct store_tx *tx, void *arg)
 	return RC_OK;
 }
 
+/* CPU time of this process (user + system) in ms. */
+static double
+cpu_ms(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0.0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
 static double
 since(const struct timespec *t0)
 {
@@ -1708,13 +1807,14 @@ test_scale(void)
 	char tok[STORE_ENTRY_ID_MAX + 1];
 	const char *env;
 	size_t total = 100000, n, k;
-	double ms;
+	double ms, cpu;
 	int ok = 1;
 
 	env = getenv("SVIDCA_SCALE_ENTRIES");
 	if (env != NULL)
 		total = (size_t)strtoul(env, NULL, 10);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cpu = cpu_ms();
 	for (b.from = 0; b.from < total; b.from += b.n) {
 		b.n = total - b.from < 1000 ? total - b.from : 1000;
 		if (store_write(st, on_scale_batch, &b) != RC_OK) {
@@ -1723,9 +1823,11 @@ test_scale(void)
 		}
 	}
 	ms = since(&t0);
+	cpu = cpu_ms() - cpu;
 	CHECK(ok, "scale: entries inserted in batches of 1000");
-	printf("# scale: %zu entries in %.0f ms (%.0f entries/s)\n", total,
-	    ms, ms > 0 ? (double)total * 1000.0 / ms : 0.0);
+	printf("# scale: %zu entries in %.0f ms (%.0f entries/s), %.0f ms of "
+	    "CPU\n", total, ms, ms > 0 ? (double)total * 1000.0 / ms : 0.0,
+	    cpu);
 
 	f = no_filter();
 	sel = make_selectors("k8s:ns:7 k8s:sa:70", &k);
@@ -1796,6 +1898,7 @@ main(void)
 	test_round_trip();
 	test_ids();
 	test_duplicates();
+	test_refusals();
 	test_pages();
 	test_filters();
 	test_sync();
