@@ -57,6 +57,7 @@ enum rc		 agent_attest(struct agent_client *cl,
 		    const struct agent_evidence *ev,
 		    struct agent_attest_result *res) MUST_CHECK;
 
+/* Free what res holds and zero it; safe on a zeroed res. */
 void		 agent_attest_result_clear(struct agent_attest_result *);
 
 #endif

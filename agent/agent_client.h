@@ -54,6 +54,7 @@ enum rc		 agent_client_global_init(void) MUST_CHECK;
  */
 struct agent_client *agent_client_new(const char *server, const char *td,
 		    X509_STORE *roots);
+/* Close the connection and free the client (NULL is fine). */
 void		 agent_client_free(struct agent_client *);
 
 /*
@@ -91,6 +92,7 @@ enum rc		 agent_client_request(struct agent_client *,
 		    const char *if_none_match,
 		    struct agent_client_reply *out) MUST_CHECK;
 
+/* Free a reply's body and zero it; safe on a zeroed reply. */
 void		 agent_client_reply_clear(struct agent_client_reply *);
 
 /*

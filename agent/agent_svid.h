@@ -89,6 +89,7 @@ char		*agent_svid_get1_pem(const struct agent_svid *);
 /* Is now within [not_before, not_after)? */
 bool		 agent_svid_is_current(const struct agent_svid *, time_t now);
 
+/* Free an SVID (NULL is fine); the key goes with it. */
 void		 agent_svid_free(struct agent_svid *);
 
 #endif

@@ -52,6 +52,7 @@ struct agent_sync_news {
  */
 struct agent_sync *agent_sync_new(const char *dir, const char *td,
 		    long window, struct agent_trust *trust);
+/* Free the state (NULL is fine); the files stay. */
 void		 agent_sync_free(struct agent_sync *);
 
 /*

@@ -45,6 +45,7 @@ struct agent_trust *agent_trust_from_json(const json_t *bundle,
 /* Read and parse a file (at most AGENT_TRUST_FILE_MAX bytes). */
 struct agent_trust *agent_trust_load(const char *path, struct rc_why *why);
 
+/* Free the roots (NULL is fine). */
 void		 agent_trust_free(struct agent_trust *);
 
 /* A new X509_STORE holding the roots; NULL on failure.  Caller frees. */

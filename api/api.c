@@ -205,7 +205,7 @@ api_uid_is_admin(struct api *api, uid_t uid)
 bool
 api_is_ready(struct api *api)
 {
-	if (api->ca == NULL)
+	if (api->ca == NULL || !api->serving)
 		return false;
 	return ca_can_sign(api->ca, time(NULL));
 }

@@ -18,6 +18,7 @@ struct api {
 	struct store		*store;	/* borrowed */
 	struct ca		*ca;	/* borrowed */
 	uid_t			 server_uid;	/* our own uid */
+	_Atomic bool		 serving;	/* the listener has its SVID */
 };
 
 /*

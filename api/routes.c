@@ -18,7 +18,8 @@
 #define ROLES_DOWN	HTTP_ROLE_DOWNSTREAM
 
 /*
- * XXX(routes-501): every row but GET /v1/bundle answers 501 from
+ * XXX(routes-501): the rows for federated bundles, federation,
+ * authorities, downstream CAs, audit and log level answer 501 from
  * api_not_implemented; the table exists whole so that default deny
  * holds for each route from the start.  Fix: each resource's handler
  * file replaces its rows' handler.

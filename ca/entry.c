@@ -64,6 +64,15 @@ entry_id_check(const char *id, size_t len, const char *field,
 		    "byte 0x%02x at offset %zu is not allowed in an entry ID, "
 		    "only A-Z a-z 0-9 . _ -", c, i);
 	}
+	/*
+	 * /v1/entries/count and /v1/entries/batch-delete are routes of
+	 * their own, so an entry by either name could never be reached.
+	 */
+	if ((len == 5 && memcmp(id, "count", 5) == 0) ||
+	    (len == 12 && memcmp(id, "batch-delete", 12) == 0))
+		return rc_why_set(why, RC_BAD_REQUEST, field, ENTRY_RULE_ID,
+		    "\"%.*s\" names a route under /v1/entries, not an entry",
+		    (int)len, id);
 	return RC_OK;
 }
 

@@ -23,7 +23,8 @@
  *   ENTRY-09  federates_with: ENTRY_FEDERATES_MAX at most, none twice,
  *             never the server's own trust domain
  *   ENTRY-10  an entry ID given by a caller: 1..STORE_ENTRY_ID_MAX bytes
- *             of A-Z a-z 0-9 . _ -
+ *             of A-Z a-z 0-9 . _ -, and not "count" or "batch-delete"
+ *             (routes of their own under /v1/entries)
  *   ENTRY-11  expires_at is 0 (never) or a time after the epoch
  *   ENTRY-12  hint: at most ENTRY_HINT_MAX bytes
  *   ENTRY-13  the shape of the input: known members, right types (used

@@ -743,6 +743,8 @@ server_run(const struct conf *c)
 		    rc_str(rc));
 		goto out;
 	}
+	/* Ready only once the listener can present its certificate. */
+	s.api.serving = true;
 	log_info("server", "serving trust domain %s on %s (health %s, "
 	    "admin socket %s)", c->trust_domain, c->listen, c->health_listen,
 	    c->admin_socket);

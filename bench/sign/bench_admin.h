@@ -39,6 +39,7 @@ enum rc		 bench_admin_create(const char *sock, size_t n,
 		    json_t *(*make)(size_t i, void *arg), void *arg,
 		    char ***ids) MUST_CHECK;
 
+/* Free what bench_admin_create() put in *ids (NULL is fine). */
 void		 bench_admin_free_ids(char **ids, size_t n);
 
 /* GET /v1/bundle on the socket, as roots. */

@@ -93,7 +93,9 @@ class Server:
                 raise RuntimeError("server exited %d:\n%s" % (
                     self.proc.returncode, self.read_log()))
             try:
-                st, _ = self.health_get("/live")
+                # Ready means the CA can sign and the listener presents
+                # its SVID; live alone comes a moment earlier.
+                st, _ = self.health_get("/ready")
                 if st == 200:
                     return
             except OSError:

@@ -466,6 +466,37 @@ def test_lost_entries_are_removed(world):
     wait_for("w4 at A", lambda: w4 in a.entry_dirs(), timeout=10)
 
 
+def test_hostile_entry_ids_stay_inside_the_svid_dir(world):
+    """An entry ID becomes a directory name: "..", or a name starting
+    with a dot, must never be written, whether or not the server takes
+    such an ID."""
+    srv, b = world["srv"], world["B"]
+    taken = []
+    for i, eid in enumerate(["..", ".hidden"]):
+        st, text = srv.socket_request("POST", "/v1/entries", {"entries": [{
+            "id": eid, "spiffe_id": sid(f"/b/hostile{i}"),
+            "parent_id": world["agent_ids"]["B"],
+            "selectors": [{"type": "unix", "value": f"uid:{70 + i}"}]}]})
+        assert st == 200, text
+        if json.loads(text)["results"][0]["status"]["code"] == 200:
+            taken.append(eid)
+    if not taken:
+        pytest.skip("the server refuses such entry IDs")
+    mark = len(b.read_log())
+    wait_for("B skipping the hostile IDs", lambda: b.read_log()[mark:].count(
+        "unusable as a directory name") >= len(taken), timeout=10)
+    parent = os.path.dirname(b.s)
+    assert not os.path.exists(os.path.join(parent, "svid.pem"))
+    assert not os.path.exists(os.path.join(parent, "key.pem"))
+    assert not os.path.exists(os.path.join(b.s, ".hidden"))
+    doc = json.load(open(os.path.join(b.s, "entries.json")))
+    assert not set(taken) & set(doc["entries"])
+    for eid in taken:
+        st, text = srv.socket_request("POST", "/v1/entries/batch-delete",
+                                      {"ids": [eid]})
+        assert st == 200, text
+
+
 def test_short_svid_is_reminted_and_agent_svid_renewed(world):
     e, a = world["e"], world["A"]
     w1 = os.path.join(a.s, e["w1"], "svid.pem")

@@ -384,6 +384,9 @@ def test_duplicates_ignore_selector_order(api):
     assert res[0]["entry"]["id"] == "my-entry.1"
     assert res[1]["status"]["code"] == 409
     assert res[1]["entry"]["spiffe_id"] == "spiffe://example.org/given"
+    res2 = api.create([entry("/r1", id="count"), entry("/r2", id="a" * 65)])
+    assert [r["status"]["code"] for r in res2] == [400, 400]
+    assert all("(rule ENTRY-10)" in r["status"]["message"] for r in res2)
 
     # A change that would make a duplicate is refused, nothing changes.
     sub = res[0]["entry"]["id"]

@@ -189,6 +189,25 @@ check_tree(struct authz *az)
 	    RC_OK && allowed, "A may have c3 at the end of the chain");
 }
 
+/*
+ * An alias without selectors would match every agent.  The store keeps
+ * such an entry if asked (the rules are ca/entry.c's); neither its alias
+ * lookup nor authz's own guard may let it authorize anybody.
+ */
+static void
+check_empty_alias(struct authz *az)
+{
+	struct authz_set *set = NULL;
+
+	CHECK(add_entry("alias-any", TD "/node/any", SERVER_ID, NULL, NULL,
+	    0) && add_entry("e-any", TD "/w-any", TD "/node/any",
+	    "unix:uid:1", NULL, 0), "an alias without selectors is stored");
+	CHECK(authz_get(az, AGENT_A, now, &set) == RC_OK && set != NULL &&
+	    !has(set, "e-any") && !has(set, "alias-any") && has(set, "e2"),
+	    "an alias without selectors authorizes nobody");
+	authz_set_put(set);
+}
+
 /* An entry passing its expiry drops out without any store change. */
 static void
 check_expiry(struct authz *az)
@@ -383,6 +402,7 @@ main(void)
 		check_tree(az);
 		check_expiry(az);
 		check_invalidation(az);
+		check_empty_alias(az);
 		check_threads(az);
 		check_refusals(az);
 		check_bounded();

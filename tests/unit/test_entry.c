@@ -168,6 +168,15 @@ test_ids(void)
 	    "ID with NUL refused");
 	CHECK(entry_id_check("caf\xc3\xa9", 5, "id", NULL) == RC_BAD_REQUEST,
 	    "ID with UTF-8 refused");
+	CHECK(entry_id_check("count", 5, "id", NULL) == RC_BAD_REQUEST &&
+	    entry_id_check("batch-delete", 12, "id", NULL) ==
+	    RC_BAD_REQUEST, "route names refused as IDs");
+	CHECK(entry_id_check("counts", 6, "id", NULL) == RC_OK &&
+	    entry_id_check("coun", 4, "id", NULL) == RC_OK,
+	    "names near the route names pass");
+	fixture_init(&f);
+	(void)snprintf(f.e.id, sizeof(f.e.id), "%s", "count");
+	expect(&f, RC_BAD_REQUEST, "id", "ENTRY-10", "ID \"count\" refused");
 }
 
 static void

@@ -216,9 +216,11 @@ on_trust_get(struct api *api, uint64_t *gen)
 }
 
 static unsigned
-on_peer_roles(struct api *api, const struct spiffeid *id)
+on_peer_roles(struct api *api, const struct spiffeid *id,
+    const char *serial)
 {
 	(void)api;
+	(void)serial;
 	atomic_fetch_add(&roles_calls, 1);
 	if (strcmp(id->str, "spiffe://example.org/admin") == 0)
 		return HTTP_ROLE_ADMIN;
