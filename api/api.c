@@ -14,6 +14,7 @@
 
 #include "../ca/spiffeid.h"
 #include "../server/log.h"
+#include "../server/metrics.h"
 
 #define API_MOD		"api"
 /* Odd 64-bit constant (2^64 / golden ratio) spreading the view's gen. */
@@ -196,18 +197,93 @@ api_uid_is_admin(struct api *api, uid_t uid)
 }
 
 /*
- * Ready when the CA can sign now.
- * XXX(ready-store): the store is not asked whether it answers, so a
- * broken database shows only as failing requests; acceptable while
- * SQLite lives in the same process and fails loudly.  Fix: a cheap
- * store ping (one prepared SELECT) here.
+ * Ready when the CA can sign now, the store answers a query and the
+ * audit chain can be written (store_ping).
  */
 bool
 api_is_ready(struct api *api)
 {
-	if (api->ca == NULL || !api->serving)
+	if (api->ca == NULL || api->store == NULL || !api->serving)
 		return false;
-	return ca_can_sign(api->ca, time(NULL));
+	if (!ca_can_sign(api->ca, time(NULL)))
+		return false;
+	return store_ping(api->store) == RC_OK;
+}
+
+static const char *
+auth_state_str(enum store_auth_state s)
+{
+	switch (s) {
+	case STORE_AUTH_PREPARED:
+		return "prepared";
+	case STORE_AUTH_ACTIVE:
+		return "active";
+	case STORE_AUTH_OLD:
+		return "old";
+	}
+	return "unknown";
+}
+
+/* Append one authority's row to g, which has room. */
+static void
+gauge_add_authority(struct metrics_gauges *g, const char *kind,
+    const struct store_authority *rec)
+{
+	struct metrics_authority *m = &g->auth[g->n_auth++];
+
+	m->id = rec->id;
+	m->kind = kind;
+	m->state = auth_state_str(rec->state);
+	m->not_after = rec->not_after;
+}
+
+/* Copy the authorities' expiry times of the current view into g. */
+static void
+gauges_add_authorities(struct api *api, struct metrics_gauges *g)
+{
+	struct ca_view *v;
+	size_t i;
+
+	if (api->ca == NULL)
+		return;
+	v = ca_view_get(api->ca);
+	if (v == NULL)
+		return;
+	for (i = 0; i < v->n_x509 && g->n_auth < METRICS_AUTH_MAX; i++)
+		gauge_add_authority(g, "x509", &v->x509[i]->rec);
+	for (i = 0; i < v->n_jwt && g->n_auth < METRICS_AUTH_MAX; i++)
+		gauge_add_authority(g, "jwt", &v->jwt[i]->rec);
+	ca_view_put(api->ca, v);
+}
+
+/*
+ * The scrape for GET /metrics: the counters of metrics.c plus gauges
+ * read now from the store and the CA view.  A gauge whose query fails
+ * is left out of this scrape rather than failing it.  Caller frees.
+ */
+static char *
+api_metrics(struct api *api, size_t *len)
+{
+	struct store_agent_filter af = { NULL, NULL, 0 };
+	struct metrics_gauges g;
+	char head[65];		/* 64 hex digits and a NUL */
+
+	memset(&g, 0, sizeof(g));
+	if (api->store != NULL) {
+		af.banned = 0;
+		if (store_agent_count(api->store, &af, &g.agents_active) ==
+		    RC_OK) {
+			af.banned = 1;
+			g.has_agents = store_agent_count(api->store, &af,
+			    &g.agents_banned) == RC_OK;
+		}
+		g.has_entries = store_entry_count(api->store, NULL,
+		    &g.entries) == RC_OK;
+		g.has_audit = store_audit_head(api->store, &g.audit_records,
+		    head) == RC_OK;
+	}
+	gauges_add_authorities(api, &g);
+	return metrics_render(&g, len);
 }
 
 /*
@@ -254,6 +330,7 @@ const struct http_hooks api_hooks = {
 	.peer_roles = api_peer_roles,
 	.uid_ok = api_uid_is_admin,
 	.ready = api_is_ready,
+	.metrics = api_metrics,
 	.trust_get = api_trust_get,
 };
 

@@ -62,6 +62,9 @@ enum rc		 api_not_implemented(struct api *, struct http_req *,
 #define API_HANDLER(name) enum rc name(struct api *, struct http_req *, \
     struct http_resp *, struct rc_why *)
 
+/* api_audit.c: the audit chain (admin, local) */
+API_HANDLER(api_audit_list);
+
 /* api_entries.c: registration entries (admin, local) */
 API_HANDLER(api_entries_list);
 API_HANDLER(api_entries_create);
@@ -91,6 +94,10 @@ API_HANDLER(api_agents_count);
 API_HANDLER(api_agents_ban);
 API_HANDLER(api_agents_evict);
 API_HANDLER(api_agents_purge);
+
+/* api_ops.c: the running server (admin, local) */
+API_HANDLER(api_log_level_get);
+API_HANDLER(api_log_level_put);
 
 /*
  * entry_json.c: an entry to its JSON object (new reference), and a JSON

@@ -38,6 +38,7 @@
 #include "../ca/spiffeid.h"
 #include "../server/bounds.h"
 #include "../server/log.h"
+#include "../server/metrics.h"
 #include "authz.h"
 #include "entry_json.h"
 
@@ -460,6 +461,7 @@ api_agent_renew(struct api *api, struct http_req *req,
 		goto out;
 	log_info(AGENT_MOD, "agent svid renewed id=%s serial=%s "
 	    "not_after=%lld", req->peer_id.str, serial, (long long)not_after);
+	metrics_svid_issued(METRICS_SVID_X509_AGENT, 1);
 
 	o = json_pack("{s:s, s:o, s:I}", "spiffe_id", req->peer_id.str,
 	    "svid", chain_to_json(der, der_len, ca_cert),
@@ -953,6 +955,7 @@ api_agent_x509_svids(struct api *api, struct http_req *req,
 		if (rc != RC_OK)
 			goto out;
 	}
+	metrics_svid_issued(METRICS_SVID_X509_WORKLOAD, b.issued);
 	log_batch(&b);
 
 	results = json_array();
@@ -1100,6 +1103,7 @@ api_agent_jwt_svids(struct api *api, struct http_req *req,
 	rc = store_write(api->store, on_audit, &rec);
 	if (rc != RC_OK)
 		goto out;
+	metrics_svid_issued(METRICS_SVID_JWT, 1);
 
 	o = json_pack("{s:s, s:s, s:I}", "spiffe_id", e->spiffe_id,
 	    "token", token, "expires_at", (json_int_t)exp);

@@ -40,6 +40,7 @@
 #include "../ca/spiffeid.h"
 #include "../server/bounds.h"
 #include "../server/log.h"
+#include "../server/metrics.h"
 
 #define ATT_MOD			"attest"
 #define ATT_CT			"application/json"
@@ -529,6 +530,8 @@ complete(struct api *api, struct http_req *req, struct attest_result *res,
 	    "not_after=%lld attestor=%s", req->peer_addr,
 	    clean(res->agent_id.str, buf, sizeof(buf)), t.serial,
 	    (long long)t.not_after, attest_type_str(res->type));
+	metrics_svid_issued(METRICS_SVID_X509_AGENT, 1);
+	metrics_attestation(attest_type_str(res->type), true);
 
 	rc = answer_attested(&t, v, resp, why);
 out:
@@ -677,6 +680,8 @@ out:
 		    "status=%d rule=\"%s\" reason=\"%s\"", req->peer_addr,
 		    tname, rc_http(rc), why->rule != NULL ? why->rule : "-",
 		    clean(why->detail, buf, sizeof(buf)));
+	if (rc != RC_OK)
+		metrics_attestation(tname, false);
 	attest_result_clear(&res);
 	csr_free(csr);
 	free(der);

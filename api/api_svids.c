@@ -27,6 +27,7 @@
 #include "../ca/spiffeid.h"
 #include "../server/bounds.h"
 #include "../server/log.h"
+#include "../server/metrics.h"
 
 #define SVIDS_MOD	"api"
 #define SVIDS_CT	"application/json"
@@ -528,6 +529,7 @@ api_svids_x509(struct api *api, struct http_req *req,
 	log_info(SVIDS_MOD, "x509-svid minted for an admin id=%s serial=%s "
 	    "not_after=%lld actor=%s spki_sha256=%s", ask.id.str, serial,
 	    (long long)na, req->actor, spki_hash);
+	metrics_svid_issued(METRICS_SVID_X509_ADMIN, 1);
 	rc = RC_OK;
 out:
 	if (v != NULL)
@@ -649,6 +651,7 @@ api_svids_jwt(struct api *api, struct http_req *req,
 	log_info(SVIDS_MOD, "jwt-svid minted for an admin id=%s exp=%lld "
 	    "kid=%s actor=%s", ask.id.str, (long long)exp, a->rec.kid,
 	    req->actor);
+	metrics_svid_issued(METRICS_SVID_JWT, 1);
 	rc = RC_OK;
 out:
 	if (v != NULL)

@@ -42,6 +42,7 @@
 
 #include "../server/bounds.h"
 #include "../server/log.h"
+#include "../server/metrics.h"
 
 #define HTTP_MOD		"http"
 
@@ -121,6 +122,8 @@ struct http_rctx {
 	bool			 too_large;	/* over max_body: drop */
 	bool			 nomem;		/* body growth failed */
 	const char		*peer;		/* for logs, borrowed */
+	enum metrics_listener	 listener;	/* for the metrics */
+	double			 start;		/* metrics_now() at arrival */
 };
 
 struct http {
@@ -1068,11 +1071,18 @@ route_find(struct http *h, struct http_rctx *r, const struct http_conn *c,
 /* ------------------------------------------------------------------ */
 /* Dispatch                                                            */
 
+/*
+ * The end of every answered request: count it in the metrics under its
+ * route pattern (never the path a client sent) and log it at debug.
+ */
 static void
 log_request(const struct http_rctx *r, int status)
 {
 	char path[HTTP_LOG_PATH_MAX], method[16];
 
+	metrics_http_record(r->listener, r->route == NULL ? NULL :
+	    r->route->pattern, r->req.method, status,
+	    metrics_now() - r->start);
 	if (log_get_level() > LOG_LVL_DEBUG)
 		return;
 	log_debug(HTTP_MOD, "request req=%llu peer=%s method=%s path=%s "
@@ -1096,6 +1106,8 @@ log_refusal(const struct http_rctx *r, enum rc rc)
 		log_request(r, rc_http(rc));
 		return;
 	}
+	metrics_http_record(r->listener, NULL, r->req.method, rc_http(rc),
+	    metrics_now() - r->start);
 	log_warn(HTTP_MOD, "request refused req=%llu peer=%s method=%s "
 	    "path=%s rule=%s", (unsigned long long)r->num, r->peer,
 	    r->req.method, clean_text(path, sizeof(path), r->req.path, false),
@@ -1168,6 +1180,9 @@ request_start(struct http_listener *l, struct MHD_Connection *mc,
 		return MHD_NO;
 	*con_cls = r;
 	r->num = atomic_fetch_add(&h->next_num, 1) + 1;
+	r->start = metrics_now();
+	r->listener = l->kind == HTTP_KIND_LOCAL ? METRICS_LISTENER_ADMIN :
+	    METRICS_LISTENER_API;
 	r->req.method = method;
 	r->req.path = url;
 	r->req.conn = mc;
@@ -1343,7 +1358,40 @@ on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 	*con_cls = NULL;
 }
 
-/* The health listener: /live, /ready; the body of any request dropped. */
+/* GET /metrics: the scrape, text built by the hook, or 503 without. */
+static enum MHD_Result
+send_metrics(struct http *h, struct MHD_Connection *mc)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	struct rc_why why;
+	char *text = NULL;
+	size_t len = 0;
+
+	if (h->hooks.metrics != NULL)
+		text = h->hooks.metrics(h->api, &len);
+	if (text == NULL) {
+		rc_why_set(&why, RC_INTERNAL, NULL, NULL,
+		    "metrics are not available");
+		return send_problem(mc, RC_INTERNAL, &why, NULL, NULL);
+	}
+	r = MHD_create_response_from_buffer(len, text,
+	    MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	(void)MHD_add_response_header(r, "Content-Type",
+	    "text/plain; version=0.0.4; charset=utf-8");
+	ret = MHD_queue_response(mc, 200, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/*
+ * The health listener: /live, /ready, /metrics; the body of any request
+ * dropped.
+ */
 static enum MHD_Result
 on_health(void *cls, struct MHD_Connection *mc, const char *url,
     const char *method, const char *version, const char *upload,
@@ -1382,9 +1430,13 @@ on_health(void *cls, struct MHD_Connection *mc, const char *url,
 			status = 503;
 			body = unready;
 		}
+	} else if (strcmp(method, "GET") == 0 &&
+	    strcmp(url, "/metrics") == 0) {
+		return send_metrics(h, mc);
 	} else {
 		rc_why_set(&why, RC_NOT_FOUND, "path", NULL,
-		    "the health listener serves GET /live and GET /ready");
+		    "the health listener serves GET /live, GET /ready and "
+		    "GET /metrics");
 		return send_problem(mc, RC_NOT_FOUND, &why, NULL, NULL);
 	}
 

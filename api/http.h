@@ -106,6 +106,11 @@ struct http_hooks {
 	/* Is the server ready (/ready)? */
 	bool		(*ready)(struct api *);
 	/*
+	 * The Prometheus text for GET /metrics, malloc'd (http.c frees
+	 * it), its length in *len; NULL when it cannot be built.
+	 */
+	char		*(*metrics)(struct api *, size_t *len);
+	/*
 	 * The current trust store for peer chains, up-ref'd (the caller
 	 * X509_STORE_free()s it), and a generation number that changes
 	 * whenever the store's contents do.
@@ -115,7 +120,7 @@ struct http_hooks {
 
 struct http_opts {
 	const char	*listen;	/* host:port of the HTTPS API */
-	const char	*health_listen;	/* host:port of /live, /ready */
+	const char	*health_listen;	/* host:port: /live /ready /metrics */
 	const char	*admin_socket;	/* path of the local socket */
 	const char	*socket_group;	/* group of the socket, "" none */
 	unsigned	 threads;	/* worker threads, 0 = cores */

@@ -124,11 +124,11 @@ const struct http_route http_routes[] = {
 
 	/* audit and operations */
 	{ "GET",	"/v1/audit",		ROLES_ADMIN,
-	    api_not_implemented },
+	    api_audit_list },
 	{ "GET",	"/v1/log-level",	ROLES_ADMIN,
-	    api_not_implemented },
+	    api_log_level_get },
 	{ "PUT",	"/v1/log-level",	ROLES_ADMIN,
-	    api_not_implemented },
+	    api_log_level_put },
 
 	{ NULL, NULL, 0, NULL },
 };

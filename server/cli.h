@@ -104,5 +104,14 @@ int		 cli_jwt(int argc, char **argv);	/* cli_mint.c */
 int		 cli_datastore(int argc, char **argv);	/* cli_mint.c */
 int		 cli_token(int argc, char **argv);	/* cli_token.c */
 int		 cli_agent(int argc, char **argv);	/* cli_agent.c */
+int		 cli_audit(int argc, char **argv);	/* cli_audit.c */
+int		 cli_log(int argc, char **argv);	/* cli_ops.c */
+
+/*
+ * "svidca healthcheck [--health-listen HOST:PORT]" (cli_ops.c): 0 when
+ * GET /ready on the health listener answers 200, 1 otherwise, 2 on a
+ * usage error.  argv[0] is "healthcheck".
+ */
+int		 cli_healthcheck(int argc, char **argv);
 
 #endif

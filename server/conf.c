@@ -35,6 +35,7 @@
 #define CONF_BODY_MIN		1024L			/* bytes */
 #define CONF_BODY_LIMIT		(1024L * 1024 * 1024)	/* bytes */
 #define CONF_THREADS_LIMIT	1024L			/* threads */
+#define CONF_CHECKPOINT_LIMIT	1000000000L		/* audit records */
 #define CONF_UID_LIMIT		4294967294LL	/* (uid_t)-1 is "none" */
 #define CONF_RATE_LIMIT		1000000L		/* attestations */
 #define CONF_JWKS_REFRESH_LIMIT	86400L			/* s */
@@ -896,6 +897,8 @@ static const struct conf_key conf_keys[] = {
 	NUM(refresh_hint, 1, CONF_TTL_LIMIT),
 	NUM(max_body, CONF_BODY_MIN, CONF_BODY_LIMIT),
 	UNUM(threads, 0, CONF_THREADS_LIMIT),
+	NUM(audit_checkpoint_records, 1, CONF_CHECKPOINT_LIMIT),
+	NUM(audit_checkpoint_interval, 1, CONF_TTL_LIMIT),
 	{ "node_attestors", load_node_attestors, NULL, 0, 0, 0, 0, false,
 	    false, true },
 	NUM(attest_rate, 1, CONF_RATE_LIMIT),
@@ -1101,6 +1104,8 @@ conf_defaults(struct conf *c)
 	c->refresh_hint = 300;
 	c->max_body = HTTP_BODY_MAX;
 	c->threads = 0;
+	c->audit_checkpoint_records = 1000;
+	c->audit_checkpoint_interval = 60;
 	c->join_token_enabled = true;
 	c->attest_rate = 1;
 	c->attest_burst = 1;

@@ -70,6 +70,9 @@ struct conf {
 	long	 refresh_hint;			/* bundle refresh hint, 300 s */
 	long	 max_body;			/* bytes, HTTP_BODY_MAX */
 	unsigned threads;			/* HTTP worker threads, 0=cores */
+	long	 audit_checkpoint_records;	/* sign the audit head every
+						 * N records, 1000 */
+	long	 audit_checkpoint_interval;	/* or every T s, 60 */
 
 	/* node_attestors: which evidence POST /v1/agent/attest accepts */
 	bool	 join_token_enabled;		/* join_token.enabled, true */

@@ -29,6 +29,9 @@ usage(FILE *f)
 	    "       svidca x509 mint | jwt mint | token generate ...\n"
 	    "       svidca agent run|healthcheck|list|show|count|ban|evict|purge\n"
 	    "       svidca datastore backup FILE\n"
+	    "       svidca log level [LEVEL] | healthcheck [--health-listen "
+	    "HOST:PORT]\n"
+	    "       svidca audit pubkey|verify|show|trace ...\n"
 	    "       svidca version\n");
 }
 
@@ -159,6 +162,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "server") == 0)
 		return cmd_server(argc - 1, argv + 1);
+	if (strcmp(argv[1], "healthcheck") == 0)
+		return cli_healthcheck(argc - 1, argv + 1);
 	if (strcmp(argv[1], "bundle") == 0 && argc >= 3 &&
 	    strcmp(argv[2], "show") == 0)
 		return cli_bundle_show(argc - 2, argv + 2);
@@ -174,8 +179,12 @@ main(int argc, char **argv)
 		return cli_jwt(argc - 2, argv + 2);
 	if (strcmp(argv[1], "datastore") == 0)
 		return cli_datastore(argc - 2, argv + 2);
+	if (strcmp(argv[1], "audit") == 0)
+		return cli_audit(argc - 2, argv + 2);
 	if (strcmp(argv[1], "token") == 0)
 		return cli_token(argc - 2, argv + 2);
+	if (strcmp(argv[1], "log") == 0)
+		return cli_log(argc - 2, argv + 2);
 	if (strcmp(argv[1], "agent") == 0) {
 		if (strcmp(argv[2], "run") == 0 ||
 		    strcmp(argv[2], "healthcheck") == 0)

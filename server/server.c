@@ -28,6 +28,7 @@
 #include "../ca/secret.h"
 #include "../ca/spiffeid.h"
 #include "../store/store.h"
+#include "audit.h"
 #include "log.h"
 
 #define SERVER_AUTH_MAX		(2 * CA_AUTH_MAX)
@@ -40,6 +41,7 @@ struct server {
 	struct store		*store;
 	struct secret_kek	*kek;
 	struct ca		*ca;
+	struct audit		*audit;		/* checkpoint signer */
 	struct http		*http;
 	struct api		 api;
 	struct ca_auth		*auths[SERVER_AUTH_MAX]; /* refs held */
@@ -657,6 +659,11 @@ server_open(struct server *s, struct rc_why *why)
 	rc = server_load_authorities(s, why);
 	if (rc != RC_OK)
 		return rc;
+	rc = audit_open(s->store, s->kek, s->keys_dir,
+	    c->audit_checkpoint_records, c->audit_checkpoint_interval,
+	    &s->audit, why);
+	if (rc != RC_OK)
+		return rc;
 
 	s->ca = ca_new(c->trust_domain, c->organization, c->refresh_hint);
 	if (s->ca == NULL)
@@ -677,6 +684,7 @@ server_close(struct server *s)
 	for (i = 0; i < s->n_auths; i++)
 		ca_auth_free(s->auths[i]);
 	ca_free(s->ca);
+	audit_free(s->audit);
 	store_close(s->store);
 	secret_kek_free(s->kek);
 }
@@ -763,6 +771,8 @@ server_run(const struct conf *c)
 		if (server_renew_svid(&s, now) != RC_OK)
 			log_error("server", "cannot renew server svid; "
 			    "will retry");
+		if (audit_tick(s.audit, now) != RC_OK)
+			log_error("audit", "checkpoint failed; will retry");
 	}
 	status = 0;
 out:

@@ -46,6 +46,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -58,6 +59,7 @@
 
 #include "../server/bounds.h"
 #include "../server/log.h"
+#include "../server/metrics.h"
 #include "store_int.h"
 
 #define STORE_BUSY_MS		5000	/* ms to wait on another process */
@@ -210,6 +212,26 @@ static const char *const store_migrations[] = {
 	"  used_at	INTEGER"
 	") WITHOUT ROWID;"
 	"CREATE INDEX join_tokens_expires_at ON join_tokens (expires_at);",
+	/*
+	 * 3: signed checkpoints of the audit chain.  sig is the Ed25519
+	 * signature over "svidca audit checkpoint v1" || i64(seq) || hash
+	 * (see store_audit.c); the public key is kept in meta in plain so
+	 * that reading it needs no KEK.  Append-only, like the chain.
+	 */
+	"CREATE TABLE audit_checkpoints ("
+	"  seq		INTEGER PRIMARY KEY CHECK (seq > 0),"
+	"  at		INTEGER NOT NULL,"
+	"  hash		BLOB NOT NULL CHECK (length(hash) = 32),"
+	"  sig		BLOB NOT NULL CHECK (length(sig) = 64)"
+	");"
+	"CREATE TRIGGER audit_checkpoints_no_update"
+	"  BEFORE UPDATE ON audit_checkpoints BEGIN"
+	"  SELECT RAISE(ABORT, 'audit checkpoints are append-only');"
+	"END;"
+	"CREATE TRIGGER audit_checkpoints_no_delete"
+	"  BEFORE DELETE ON audit_checkpoints BEGIN"
+	"  SELECT RAISE(ABORT, 'audit checkpoints are append-only');"
+	"END;",
 };
 
 _Static_assert(sizeof(store_migrations) / sizeof(store_migrations[0]) ==
@@ -248,10 +270,12 @@ static const struct store_sql stmt_table[] = {
 	[STMT_AUDIT_HEAD] = { STMT_AUDIT_HEAD, "audit_head",
 	    "SELECT (SELECT count(*) FROM audit), hash FROM audit"
 	    " ORDER BY seq DESC LIMIT 1" },
+	[STMT_PING] = { STMT_PING, "ping",
+	    "SELECT seq FROM audit ORDER BY seq DESC LIMIT 1" },
 };
 
 _Static_assert(sizeof(stmt_table) / sizeof(stmt_table[0]) ==
-    STMT_AUDIT_HEAD + 1, "store.c's statements fill the first slots");
+    STMT_PING + 1, "store.c's statements fill the first slots");
 
 /* Outcome of a td check, carried through store_write(). */
 struct td_check {
@@ -1334,8 +1358,10 @@ store_write(struct store *st, store_write_fn fn, void *arg)
 {
 	struct store_tx tx;
 	enum rc rc = RC_INTERNAL;
+	double start;
 	int err;
 
+	start = metrics_now();
 	err = pthread_mutex_lock(&st->wlock);
 	if (err != 0) {
 		log_error("store", "cannot take the write lock "
@@ -1363,6 +1389,60 @@ store_write(struct store *st, store_write_fn fn, void *arg)
 	rc = RC_OK;
 out_unlock:
 	(void)pthread_mutex_unlock(&st->wlock);
+	metrics_store_write(metrics_now() - start);
+	return rc;
+}
+
+/*
+ * Is the store usable?  One prepared SELECT on the calling thread's
+ * read connection (the newest audit record, an index lookup), then the
+ * database file and its directory must be writable, since an audit
+ * record needs the file and SQLite's WAL beside it.  RC_DB when the
+ * query fails, RC_IO when either is not writable.
+ */
+enum rc
+store_ping(struct store *st)
+{
+	struct store_conn *c;
+	sqlite3_stmt *s = NULL;
+	char *dir = NULL, *slash;
+	enum rc rc = RC_DB;
+	int err;
+
+	rc = store_reader_get(st, &c);
+	if (rc != RC_OK)
+		return rc;
+	rc = core_stmt(c, STMT_PING, &s);
+	if (rc != RC_OK)
+		return rc;
+
+	rc = RC_DB;
+	err = sqlite3_step(s);
+	if (err != SQLITE_ROW && err != SQLITE_DONE) {
+		(void)store_fail_db(c->db, "ping");
+		goto out;
+	}
+
+	rc = RC_NOMEM;
+	dir = strdup(st->path);
+	if (dir == NULL)
+		goto out;
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		(void)snprintf(dir, strlen(dir) + 1, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	rc = RC_IO;
+	if (access(st->path, W_OK) != 0 || access(dir, W_OK) != 0) {
+		log_warn("store", "database not writable path=%s", st->path);
+		goto out;
+	}
+	rc = RC_OK;
+out:
+	free(dir);
+	store_stmt_put(s);
 	return rc;
 }
 

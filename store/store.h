@@ -23,7 +23,7 @@
 
 #include "../server/rc.h"
 
-#define STORE_SCHEMA_VERSION	2	/* migrations this binary knows */
+#define STORE_SCHEMA_VERSION	3	/* migrations this binary knows */
 #define STORE_KEY_REF_MAX	64	/* bytes of a sealed key file name */
 #define STORE_KID_MAX		64	/* bytes of a JWT kid */
 #define STORE_AUTHORITIES_MAX	256	/* rows store_authorities_load takes */
@@ -67,6 +67,14 @@ enum rc		 store_check_td(struct store *, const char *td,
 typedef enum rc (*store_write_fn)(struct store_tx *, void *arg);
 enum rc		 store_write(struct store *, store_write_fn fn, void *arg)
 		    MUST_CHECK;
+
+/*
+ * Does the store answer and can it be written?  One prepared SELECT on
+ * the calling thread's read connection, then a check that the database
+ * file and its directory are writable.  RC_OK, RC_DB or RC_IO.  Cheap
+ * enough for every /ready probe; any thread.
+ */
+enum rc		 store_ping(struct store *) MUST_CHECK;
 
 /* ---- authorities -------------------------------------------------- */
 
@@ -162,6 +170,65 @@ enum rc		 store_audit_append(struct store_tx *,
  */
 enum rc		 store_audit_head(struct store *, int64_t *count,
 		    char *head_hex) MUST_CHECK;
+
+/* ---- audit queries and checkpoints (store_audit.c) ------------------ */
+
+#define STORE_CHECKPOINT_SIG_LEN 64	/* bytes of an Ed25519 signature */
+#define STORE_AUDIT_PUBKEY_META	"audit_checkpoint_pubkey" /* meta name */
+
+/* One stored audit record as read back; strings owned ("" if empty). */
+struct store_audit_row {
+	int64_t		 seq;			/* from 1 */
+	time_t		 at;			/* Unix seconds */
+	char		*actor;
+	char		*action;
+	char		*subject;
+	char		*outcome;
+	char		*serial;
+	char		*entry_id;
+	char		*detail;
+	unsigned char	 prev_hash[32];		/* previous record's hash */
+	unsigned char	 hash[32];		/* this record's hash */
+};
+
+/* A filter for store_audit_list; NULL / 0 members do not filter. */
+struct store_audit_filter {
+	const char	*actor;		/* exact */
+	const char	*subject;	/* exact */
+	const char	*serial;	/* exact */
+	const char	*entry_id;	/* exact */
+	const char	*agent;		/* actor or subject equals it */
+	const char	*action;	/* exact */
+	time_t		 since;		/* at >= since, 0 = any */
+	time_t		 until;		/* at < until, 0 = any */
+};
+
+/* Free an array of n rows from store_audit_list; NULL is fine. */
+void		 store_audit_rows_free(struct store_audit_row *v, size_t n);
+
+/*
+ * Records matching f with seq > after, in chain order, at most page_size
+ * (1..PAGE_SIZE_MAX).  *more is set when another matching record follows
+ * the page.  *out (NULL when *n is 0) is freed by store_audit_rows_free.
+ * RC_INTERNAL for a page_size out of range, RC_DB, RC_NOMEM.
+ */
+enum rc		 store_audit_list(struct store *,
+		    const struct store_audit_filter *f, int64_t after,
+		    size_t page_size, struct store_audit_row **out, size_t *n,
+		    bool *more) MUST_CHECK;
+
+/*
+ * Append a signed checkpoint of the chain at seq (hash is that record's
+ * hash, sig the 64-byte signature) inside tx.  RC_CONFLICT if one for
+ * seq exists.
+ */
+enum rc		 store_audit_checkpoint_add(struct store_tx *, int64_t seq,
+		    time_t at, const unsigned char *hash,
+		    const unsigned char *sig) MUST_CHECK;
+
+/* The sequence number of the newest checkpoint in *seq, 0 if none. */
+enum rc		 store_audit_checkpoint_last(struct store *, int64_t *seq)
+		    MUST_CHECK;
 
 /*
  * Copy the database at db_path to dest (which must not exist) with

@@ -40,6 +40,7 @@ enum store_stmt {
 	STMT_AUDIT_INSERT,
 	STMT_AUDIT_LAST,
 	STMT_AUDIT_HEAD,
+	STMT_PING,
 	/* store_entries.c */
 	STMT_ENTRY_EXISTS,
 	STMT_ENTRY_DUP,

@@ -59,7 +59,7 @@ done
 echo "bench/sync: $(nproc) cores, load average $(cut -d" " -f1-3 /proc/loadavg), store in $TMP/data"
 status=0
 "$BUILD/bench_sync" --server "127.0.0.1:$PORT" --socket "$TMP/data/admin.sock" \
-    --entries "$ENTRIES" "$@" || status=$?
+    --server-pid "$SPID" --entries "$ENTRIES" "$@" || status=$?
 if [ "$status" -ne 0 ]; then
 	echo "bench/sync: bench_sync failed ($status); server log tail:" >&2
 	tail -20 "$TMP/server.log" >&2

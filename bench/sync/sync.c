@@ -5,7 +5,7 @@
  *
  *	bench_sync --server HOST:PORT --socket ADMIN_SOCKET
  *	    [--entries N] [--mine K] [--agents A] [--rounds R]
- *	    [--changed C] [--skip-load]
+ *	    [--changed C] [--server-pid PID]
  *
  * Set-up: a join token over the admin socket, then N entries created
  * with POST /v1/entries in batches of 5000 over the socket: K of them
@@ -20,7 +20,8 @@
  *    changed (PATCH over the socket, not timed), answered 200 with the
  *    whole set.
  *
- * Printed: p50, p99 and max of each, and the 1 ms target beside them.
+ * Printed: p50, p99 and max of each, and the 1 ms target beside them;
+ * with --server-pid, the server's CPU per unchanged sync (/proc).
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -50,6 +52,7 @@ struct opts {
 	long		 agents;	/* A */
 	long		 rounds;	/* R */
 	long		 changed;	/* C */
+	long		 pid;		/* server pid; 0: unknown */
 };
 
 /* What make_entry needs. */
@@ -61,6 +64,32 @@ struct gen {
 	long		 agents;
 	unsigned	 salt;		/* keeps IDs unique across runs */
 };
+
+/* utime + stime of a process, in seconds; -1 when unreadable. */
+static double
+proc_cpu(long pid)
+{
+	char path[64], buf[4096], *p;
+	unsigned long ut = 0, st = 0;
+	size_t n;
+	FILE *f;
+
+	if (pid <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The name (field 2) may hold spaces: fields count from its ')'. */
+	p = strrchr(buf, ')');
+	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+	    "%*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
 
 static double
 now_ms(void)
@@ -129,7 +158,7 @@ timed_sync(struct agent_client *cl, char *etag, size_t etag_len,
 /* p50, p99 and max of v[0..n), printed as one line. */
 static double
 print_line(const char *what, double *v, size_t n, long want,
-    unsigned long wrong)
+    unsigned long wrong, double cpu)
 {
 	double p50, p99;
 
@@ -142,6 +171,9 @@ print_line(const char *what, double *v, size_t n, long want,
 	p99 = v[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
 	printf("  %-34s p50 %7.3f ms  p99 %7.3f ms  max %7.3f ms  n=%zu  (%lu not %ld)\n",
 	    what, p50, p99, v[n - 1], n, wrong, want);
+	if (cpu >= 0)
+		printf("  %-34s server cpu %.1f us per sync\n", "",
+		    cpu / (double)n * 1e6);
 	return p99;
 }
 
@@ -172,6 +204,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "agents", required_argument, NULL, 'a' },
 		{ "rounds", required_argument, NULL, 'r' },
 		{ "changed", required_argument, NULL, 'c' },
+		{ "server-pid", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -208,6 +241,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->rounds = v;
 		else if (ch == 'c')
 			o->changed = v;
+		else if (ch == 'p')
+			o->pid = v;
 	}
 	if (o->mine > o->entries)
 		o->mine = o->entries;
@@ -224,7 +259,7 @@ main(int argc, char **argv)
 	struct agent_client *cl = NULL;
 	char token[BENCH_ADMIN_TOKEN_MAX + 1], agent_id[SPIFFEID_MAX + 1];
 	char etag[AGENT_CLIENT_ETAG_MAX + 1] = "", **ids = NULL;
-	double *lat = NULL, t0, load_s, p99 = -1;
+	double *lat = NULL, t0, load_s, p99 = -1, cpu0, cpu1;
 	size_t n, count = 0, got = 0;
 	unsigned long wrong;
 	long i, st;
@@ -234,7 +269,7 @@ main(int argc, char **argv)
 		fprintf(stderr,
 		    "usage: bench_sync --server HOST:PORT --socket PATH\n"
 		    "    [--entries N] [--mine K] [--agents A] [--rounds R]\n"
-		    "    [--changed C]\n");
+		    "    [--changed C] [--server-pid PID]\n");
 		return 2;
 	}
 	if (sodium_init() < 0 || agent_client_global_init() != RC_OK)
@@ -294,7 +329,8 @@ main(int argc, char **argv)
 	    o.entries, load_s,
 	    (double)o.entries / load_s, got);
 
-	/* Unchanged: 304 each time. */
+	/* Unchanged: 304 each time; the server does nothing else meanwhile. */
+	cpu0 = proc_cpu(o.pid);
 	for (i = 0, n = 0, wrong = 0; i < o.rounds; i++) {
 		lat[n] = timed_sync(cl, etag, sizeof(etag), &st, &count);
 		if (lat[n] >= 0)
@@ -302,7 +338,9 @@ main(int argc, char **argv)
 		if (st != 304)
 			wrong++;
 	}
-	p99 = print_line("unchanged sync (304)", lat, n, 304, wrong);
+	cpu1 = proc_cpu(o.pid);
+	p99 = print_line("unchanged sync (304)", lat, n, 304, wrong,
+	    cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1);
 
 	/* Unrelated: another agent got a new entry; still 304. */
 	other = g;
@@ -319,7 +357,7 @@ main(int argc, char **argv)
 			wrong++;
 	}
 	(void)print_line("after another agent's change (304)", lat, n, 304,
-	    wrong);
+	    wrong, -1);
 
 	/* Changed: one of its own entries changed before each sync. */
 	for (i = 0, n = 0, wrong = 0; i < o.changed; i++) {
@@ -331,7 +369,8 @@ main(int argc, char **argv)
 		if (st != 200 || count != got)
 			wrong++;
 	}
-	(void)print_line("changed sync (200, whole set)", lat, n, 200, wrong);
+	(void)print_line("changed sync (200, whole set)", lat, n, 200, wrong,
+	    -1);
 	printf("  target: unchanged sync p99 < %.1f ms: %s\n", SYNC_TARGET_MS,
 	    p99 >= 0 && p99 < SYNC_TARGET_MS ? "met" : "NOT met");
 	printf("  connections opened: %lu (keep-alive)\n",

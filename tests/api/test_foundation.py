@@ -65,7 +65,9 @@ def test_restart_keeps_root_and_jwt_key(tmp):
 
 def test_key_files_sealed(server):
     files = glob.glob(os.path.join(server.data_dir, "keys", "*"))
-    assert len(files) == 2
+    # The X.509 and JWT authorities, and the audit checkpoint key.
+    assert len(files) == 3
+    assert os.path.join(server.data_dir, "keys", "audit-checkpoint") in files
     for f in files:
         assert stat.S_IMODE(os.stat(f).st_mode) == 0o600
         for form in ("DER", "PEM"):

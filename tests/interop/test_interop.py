@@ -646,12 +646,37 @@ def _admin_server(root):
     return s, cert, key
 
 
+def _agent_identity(s, root):
+    """Attest one agent with a join token and give it an entry, so that
+    the agent routes have something to answer with.  None while the
+    routes answer 501."""
+    st, tok = C.socket_json(s, "POST", "/v1/join-tokens", {"ttl": 600})
+    if st == 501:
+        return None
+    assert st in (200, 201), tok
+    key, csr = C.new_key(root, "agent", "p256")
+    st, r = C.https_json(s, "POST", "/v1/agent/attest",
+                         {"attestation_type": "join_token",
+                          "evidence": {"token": tok["token"]},
+                          "csr": C.b64(csr)}, None, None)
+    assert st == 200, r
+    cert = C.write_pem_chain(os.path.join(root, "agent.pem"),
+                             [base64.b64decode(x) for x in r["svid"]])
+    st, r = C.socket_json(s, "POST", "/v1/entries", {"entries": [
+        {"spiffe_id": f"spiffe://{C.TD}/fuzzed/web",
+         "parent_id": tok["agent_id"], "dns_names": ["web.example.org"],
+         "selectors": [{"type": "unix", "value": "uid:1000"}]}]})
+    assert st == 200, r
+    return cert, key
+
+
 @pytest.fixture(scope="module")
 def admin_server(workdir):
     root = os.path.join(workdir, "schemathesis")
     os.makedirs(root)
     s, cert, key = _admin_server(root)
-    yield s, cert, key
+    agent = _agent_identity(s, root)
+    yield s, cert, key, agent
     s.stop()
 
 
@@ -683,7 +708,7 @@ def test_schemathesis_api_as_admin(judges, admin_server, workdir):
     """schemathesis fuzzes every built route of docs/openapi.yaml on the
     HTTPS listener, presenting an admin X.509-SVID: no 5xx, and status,
     content type, headers and body match the document."""
-    s, cert, key = admin_server
+    s, cert, key, _ = admin_server
     exclude = NOT_BUILT + list(OTHER_LISTENER) + HEALTH + HEALTH_NOT_BUILT
     r = _schemathesis(judges, f"https://127.0.0.1:{s.port}",
                       ["--tls-verify", "false", "--request-cert", cert,
@@ -694,9 +719,24 @@ def test_schemathesis_api_as_admin(judges, admin_server, workdir):
     assert s.proc.poll() is None, "the server died under the fuzzer"
 
 
+def test_schemathesis_agent_routes_as_agent(judges, admin_server):
+    """The agent routes again, presenting an attested agent's SVID, so
+    that their 200 answers are judged too."""
+    s, _, _, agent = admin_server
+    if agent is None:
+        pytest.skip("attestation answers 501")
+    cert, key = agent
+    r = _schemathesis(judges, f"https://127.0.0.1:{s.port}",
+                      ["--tls-verify", "false", "--request-cert", cert,
+                       "--request-cert-key", key, "--include-tag", "agent"],
+                      os.path.join(OUT, "schemathesis-agent.xml"))
+    assert r.returncode == 0, r.stdout[-12000:] + r.stderr[-4000:]
+    assert s.proc.poll() is None, "the server died under the fuzzer"
+
+
 def test_schemathesis_health_listener(judges, admin_server):
     """The same judge on the health listener's routes."""
-    s, _, _ = admin_server
+    s, _, _, _ = admin_server
     r = _schemathesis(judges, f"http://127.0.0.1:{s.health}",
                       _operation_filter(HEALTH, include=True),
                       os.path.join(OUT, "schemathesis-health.xml"))
@@ -706,7 +746,7 @@ def test_schemathesis_health_listener(judges, admin_server):
 def test_schemathesis_exclusions_still_answer_501(admin_server):
     """Every route excluded above as not built still answers 501 to an
     admin; once one is built, take it off NOT_BUILT."""
-    s, cert, key = admin_server
+    s, cert, key, _ = admin_server
     built = []
     for op in NOT_BUILT:
         method, path = op.split(" ", 1)

@@ -329,13 +329,13 @@ test_open(void)
 	CHECK(peek_text(db, "PRAGMA journal_mode", buf, sizeof(buf)) &&
 	    strcmp(buf, "wal") == 0, "journal mode is wal");
 	CHECK(peek_text(db, "PRAGMA user_version", buf, sizeof(buf)) &&
-	    strcmp(buf, "2") == 0, "user_version is 2");
+	    strcmp(buf, "3") == 0, "user_version is 3");
 	CHECK(peek_text(db, "SELECT group_concat(name, ',') FROM (SELECT name"
 	    " FROM sqlite_master WHERE type = 'table' ORDER BY name)", buf,
 	    sizeof(buf)) && strcmp(buf, "agent_selectors,agents,audit,"
-	    "authorities,entries,entry_dns,entry_federates,entry_selectors,"
-	    "join_tokens,meta") == 0,
-	    "migrations 1 and 2 made every table");
+	    "audit_checkpoints,authorities,entries,entry_dns,entry_federates,"
+	    "entry_selectors,join_tokens,meta") == 0,
+	    "migrations 1 to 3 made every table");
 	CHECK(peek_text(db, "SELECT count(*) FROM sqlite_master WHERE type ="
 	    " 'index' AND tbl_name = 'audit' AND name LIKE 'audit_%'", buf,
 	    sizeof(buf)) && strcmp(buf, "5") == 0,
@@ -354,7 +354,7 @@ test_open(void)
 	st = NULL;
 	CHECK(store_open(db, &st, &why) == RC_OK, "reopen succeeds");
 	CHECK(peek_text(db, "PRAGMA user_version", buf, sizeof(buf)) &&
-	    strcmp(buf, "2") == 0, "user_version still 2 after reopen");
+	    strcmp(buf, "3") == 0, "user_version still 3 after reopen");
 	store_close(st);
 	store_close(NULL);
 }
@@ -378,7 +378,7 @@ test_too_new(void)
 	CHECK(why.field != NULL && strcmp(why.field, "data_dir") == 0,
 	    "why names the field");
 	CHECK(strcmp(why.detail, "database schema version 99 is newer than "
-	    "version 2, the newest this server knows") == 0,
+	    "version 3, the newest this server knows") == 0,
 	    "detail names both versions");
 	CHECK(peek_text(db, "PRAGMA user_version", buf, sizeof(buf)) &&
 	    strcmp(buf, "99") == 0, "refused database keeps its version");
@@ -417,14 +417,15 @@ test_upgrade(void)
 	CHECK(poke(db, "DROP TABLE entry_selectors; DROP TABLE entry_dns;"
 	    " DROP TABLE entry_federates; DROP TABLE entries;"
 	    " DROP TABLE agent_selectors; DROP TABLE agents;"
-	    " DROP TABLE join_tokens; PRAGMA user_version = 1;") ==
+	    " DROP TABLE join_tokens; DROP TABLE audit_checkpoints;"
+	    " PRAGMA user_version = 1;") ==
 	    SQLITE_OK, "stripped a database back to schema version 1");
 	CHECK(peek_text(db, "SELECT count(*) FROM sqlite_master WHERE name"
 	    " IN ('entries', 'agents', 'join_tokens')", buf, sizeof(buf)) &&
 	    strcmp(buf, "0") == 0, "version 1 has no entries table");
 	CHECK(store_open(db, &st, &why) == RC_OK, "open upgrades it");
 	CHECK(peek_text(db, "PRAGMA user_version", buf, sizeof(buf)) &&
-	    strcmp(buf, "2") == 0, "upgraded to user_version 2");
+	    strcmp(buf, "3") == 0, "upgraded to user_version 3");
 	CHECK(peek_text(db, "SELECT count(*) FROM sqlite_master WHERE name"
 	    " IN ('entries', 'agents', 'join_tokens')", buf, sizeof(buf)) &&
 	    strcmp(buf, "3") == 0, "migration 2 added its tables");
