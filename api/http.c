@@ -1382,7 +1382,7 @@ send_metrics(struct http *h, struct MHD_Connection *mc)
 		return MHD_NO;
 	}
 	(void)MHD_add_response_header(r, "Content-Type",
-	    "text/plain; version=0.0.4; charset=utf-8");
+	    "text/plain; version=0.0.4");
 	ret = MHD_queue_response(mc, 200, r);
 	MHD_destroy_response(r);
 	return ret;

@@ -53,6 +53,13 @@ void		 audit_free(struct audit *);
 enum rc		 audit_tick(struct audit *, time_t now) MUST_CHECK;
 
 /*
+ * Sign the head now if the chain grew since the last checkpoint, due or
+ * not (at shutdown, so that the last records are covered).  As
+ * audit_tick otherwise.
+ */
+enum rc		 audit_flush(struct audit *) MUST_CHECK;
+
+/*
  * The signed message of a checkpoint: AUDIT_DOMAIN || seq as 8 bytes
  * big-endian || hash, written to msg (AUDIT_MSG_LEN bytes).
  */

@@ -499,8 +499,8 @@ walk_chain(struct verify *v, int64_t from, int64_t *count,
 				    AUDIT_HASH_LEN);
 			if (sodium_memcmp(prev, sqlite3_column_blob(s, 9),
 			    AUDIT_HASH_LEN) != 0)
-				note_fault(v, seq, "prev_hash is not the hash of "
-				    "the record before it (removed or "
+				note_fault(v, seq, "prev_hash is not the hash "
+				    "of the record before it (removed or "
 				    "reordered)");
 			row_hash(s, sqlite3_column_blob(s, 9), h);
 			if (sodium_memcmp(h, sqlite3_column_blob(s, 10),

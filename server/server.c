@@ -763,6 +763,8 @@ server_run(const struct conf *c)
 		sig = sigtimedwait(&sigs, NULL, &tick);
 		if (sig == SIGINT || sig == SIGTERM) {
 			log_info("server", "stopping on signal %d", sig);
+			if (audit_flush(s.audit) != RC_OK)
+				log_error("audit", "last checkpoint failed");
 			break;
 		}
 		now = time(NULL);

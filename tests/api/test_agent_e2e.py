@@ -198,12 +198,11 @@ def csr_b64(tmp, name):
     return base64.b64encode(open(der, "rb").read()).decode()
 
 
-@pytest.fixture(scope="module")
-def world():
-    ensure_jose()
-    tmp = scratch()
-    os.chmod(tmp, 0o755)
-    w = {"tmp": tmp}
+def setup_world(w):
+    """The server, the entries and the three agents, until each agent
+    holds the files of all its entries.  Everything started goes into w,
+    so that the fixture stops it whatever fails."""
+    tmp = w["tmp"]
 
     # Evidence for A (x509pop) and B (jwt).
     node_ca, node_cert, node_key, leaf_hex = make_node_pki(tmp)
@@ -234,8 +233,8 @@ node_attestors = {{
     }} );
 }};
 """)
-    srv = Server(tmp, trust_domain=TD, config=conf).start()
-    w["srv"] = srv
+    srv = w["srv"] = Server(tmp, trust_domain=TD, config=conf)
+    srv.start()
     bundle_file = os.path.join(tmp, "bootstrap-bundle.json")
     open(bundle_file, "w").write(json.dumps(srv.bundle()))
 
@@ -289,23 +288,33 @@ node_attestors = {{
     w["B"] = Agent(tmp, "b", srv, bundle_file, ["--jwt-file", jwt_file])
     w["C"] = Agent(tmp, "c", srv, bundle_file,
                    ["--join-token", tok["token"]])
-    w["started"] = time.time()
     for n in "ABC":
         w[n].start()
     e = w["e"]
     w["want"] = {"A": {e["w1"], e["w2"], e["w3"], e["loop"]},
                  "B": {e["b1"], e["b2"]}, "C": {e["c1"]}}
+    for n in "ABC":
+        wait_for(f"agent {n}'s SVIDs", lambda n=n: (
+            w[n].proc.poll() is None or
+            pytest.fail(f"agent {n} exited:\n" + w[n].read_log())) and
+            w[n].entry_dirs() == w["want"][n], timeout=30)
+
+
+@pytest.fixture(scope="module")
+def world():
+    ensure_jose()
+    tmp = scratch()
+    os.chmod(tmp, 0o755)
+    w = {"tmp": tmp}
     try:
-        for n in "ABC":
-            wait_for(f"agent {n}'s SVIDs", lambda n=n: (
-                w[n].proc.poll() is None or
-                pytest.fail(f"agent {n} exited:\n" + w[n].read_log())) and
-                w[n].entry_dirs() == w["want"][n], timeout=30)
+        setup_world(w)
         yield w
     finally:
         for n in "ABC":
-            w[n].stop()
-        srv.stop()
+            if n in w:
+                w[n].stop()
+        if "srv" in w:
+            w["srv"].stop()
         if os.environ.get("SVIDCA_KEEP_TMP") is None:
             shutil.rmtree(tmp, ignore_errors=True)
 

@@ -8,7 +8,6 @@ and its counters must equal what the run did.  Then /ready, `svidca
 healthcheck` against the listener and against a closed port, the log
 level over the API and the CLI.
 """
-import json
 import os
 import re
 import shutil
@@ -115,9 +114,6 @@ def test_metrics_after_end_to_end_run(server, tmp):
     assert st == 200, entries
 
     text, s = scrape(server)
-    path = os.path.join(tmp, "scrape.txt")
-    with open(path, "w") as f:
-        f.write(text)
     r = run([promtool(), "check", "metrics"], input=text)
     assert r.returncode == 0, r.stdout + r.stderr
 
@@ -219,6 +215,11 @@ def test_log_level_api(server):
     assert st == 400 and prob["field"] == "body"
     st, got = admin(server, "GET", "/v1/log-level")
     assert got == {"level": "warn"}, "a refused PUT changed the level"
+    # Only admins: a caller without identity is refused on the API port.
+    st, _, _ = server.https("PUT", "/v1/log-level", {"level": "debug"})
+    assert st == 401
+    st, got = admin(server, "GET", "/v1/log-level")
+    assert got == {"level": "warn"}
 
 
 def test_log_level_cli_turns_on_debug(server):

@@ -462,6 +462,9 @@ def _zlint_judge(judges, certs):
 def test_zlint_every_certificate_kind(judges, corpus, rotation):
     """zlint v3 on every certificate kind: no error or warning from the
     RFC and community sources beyond the listed exclusions."""
+    known = {row["lint"]: row["source"] for row in go_json(judges, "lints")}
+    for name in ZLINT_JUDGED_NAMES | set(ZLINT_EXCLUDED) | set(ZLINT_NOTICES):
+        assert name in known, f"zlint has no lint {name}"
     certs = corpus.certs + rotation[0].certs
     if corpus.downstream is not None:
         certs = certs + [corpus.downstream[0]]
@@ -617,15 +620,14 @@ NOT_BUILT = [
     "POST /v1/authorities/{kind}/activate",
     "POST /v1/authorities/{kind}/taint",
     "POST /v1/authorities/{kind}/revoke",
-    "GET /v1/audit", "GET /v1/log-level", "PUT /v1/log-level",
 ]
 # Served by another listener: the health routes get their own run below;
 # the bundle endpoint's listener is not built yet.
 OTHER_LISTENER = {"GET /": "bundle endpoint listener, not built yet"}
-HEALTH = ["GET /live", "GET /ready"]
-# The health listener answers 404 here today (the route is documented,
-# not served); checked below like NOT_BUILT.
-HEALTH_NOT_BUILT = ["GET /metrics"]
+HEALTH = ["GET /live", "GET /ready", "GET /metrics"]
+# Health routes documented but answered 404 today; checked below like
+# NOT_BUILT.
+HEALTH_NOT_BUILT = []
 SCHEMATHESIS_CHECKS = ",".join([
     "not_a_server_error", "status_code_conformance",
     "content_type_conformance", "response_headers_conformance",

@@ -203,6 +203,15 @@ test_checkpoints(struct store *st, struct secret_kek *kek)
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 
+	/* A flush signs a grown chain at once, and only a grown one. */
+	append(st, "uid:0", "entry.create", "e2", NULL, "e2", 5000);
+	CHECK(audit_flush(a) == RC_OK &&
+	    store_audit_checkpoint_last(st, &last) == RC_OK && last == 5,
+	    "flush signs the head at once");
+	CHECK(audit_flush(a) == RC_OK &&
+	    store_audit_checkpoint_last(st, &last) == RC_OK && last == 5,
+	    "a second flush has nothing to sign");
+
 	/* Reopening loads the same key and the last checkpoint. */
 	CHECK(audit_open(st, kek, keys, 3, 60, &b, &why) == RC_OK,
 	    "reopen loads the key");
@@ -220,7 +229,7 @@ on_dup(struct store_tx *tx, void *arg)
 	static const unsigned char h[32], sig[64];
 
 	(void)arg;
-	return store_audit_checkpoint_add(tx, 4, 0, h, sig);
+	return store_audit_checkpoint_add(tx, 5, 0, h, sig);
 }
 
 int

@@ -16,6 +16,7 @@
 //	                 -web-roots ROOTS.pem)
 //	interop ids      < lines "id HEX" or "td HEX"
 //	interop zlint    CERT.pem...
+//	interop lints    (every zlint certificate lint and its source)
 //
 // Results go to standard output as JSON, one object per line, so that
 // the Python side can apply the project's policy and name what failed.
@@ -57,7 +58,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: interop bundle|x509|jwt|mtls|dial|fetch|ids|zlint ...")
+		fmt.Fprintln(os.Stderr, "usage: interop bundle|x509|jwt|mtls|dial|fetch|ids|zlint|lints ...")
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{
@@ -69,6 +70,7 @@ func main() {
 		"fetch":  cmdFetch,
 		"ids":    cmdIDs,
 		"zlint":  cmdZlint,
+		"lints":  cmdLints,
 	}
 	run, ok := cmds[os.Args[1]]
 	if !ok {
@@ -524,6 +526,15 @@ func cmdZlint(args []string) error {
 			})
 		}
 		emit(map[string]any{"file": path, "ran": ran})
+	}
+	return nil
+}
+
+// cmdLints lists zlint's certificate lints with their sources, so the
+// test can check that every lint its policy names exists.
+func cmdLints(args []string) error {
+	for _, l := range lint.GlobalRegistry().CertificateLints().Lints() {
+		emit(map[string]any{"lint": l.Name, "source": string(l.Source)})
 	}
 	return nil
 }

@@ -65,6 +65,10 @@ async function judge(c) {
     problems.push(`alg ${header.alg}, expected ${c.alg}`);
   if (typeof header.kid !== "string" || header.kid === "")
     problems.push("no kid in the header");
+  // JWT-SVID section 2: no header parameter beyond alg, kid and typ.
+  const extra = Object.keys(header).filter((k) => !["alg", "kid", "typ"].includes(k));
+  if (extra.length > 0)
+    problems.push(`header parameters beyond alg, kid, typ: ${extra.join(", ")}`);
 
   // Each audience on its own must be accepted.
   let payload = null;
