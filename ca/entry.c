@@ -65,6 +65,14 @@ entry_id_check(const char *id, size_t len, const char *field,
 		    "only A-Z a-z 0-9 . _ -", c, i);
 	}
 	/*
+	 * IDs become URL path segments and, on agents, directory names: a
+	 * leading dot would give ".", ".." or a hidden file.
+	 */
+	if (id[0] == '.')
+		return rc_why_set(why, RC_BAD_REQUEST, field, ENTRY_RULE_ID,
+		    "an entry ID must not start with \".\" (it names a path "
+		    "segment and an agent's directory)");
+	/*
 	 * /v1/entries/count and /v1/entries/batch-delete are routes of
 	 * their own, so an entry by either name could never be reached.
 	 */

@@ -177,6 +177,16 @@ test_ids(void)
 	fixture_init(&f);
 	(void)snprintf(f.e.id, sizeof(f.e.id), "%s", "count");
 	expect(&f, RC_BAD_REQUEST, "id", "ENTRY-10", "ID \"count\" refused");
+	CHECK(entry_id_check(".", 1, "id", NULL) == RC_BAD_REQUEST &&
+	    entry_id_check("..", 2, "id", NULL) == RC_BAD_REQUEST &&
+	    entry_id_check(".hidden", 7, "id", NULL) == RC_BAD_REQUEST,
+	    "IDs with a leading dot refused");
+	CHECK(entry_id_check("a.b", 3, "id", NULL) == RC_OK &&
+	    entry_id_check("a.", 2, "id", NULL) == RC_OK,
+	    "dots after the first byte pass");
+	fixture_init(&f);
+	(void)snprintf(f.e.id, sizeof(f.e.id), "%s", "..");
+	expect(&f, RC_BAD_REQUEST, "id", "ENTRY-10", "ID \"..\" refused");
 }
 
 static void
