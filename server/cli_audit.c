@@ -101,6 +101,7 @@ struct verify {
 	unsigned char	(*ck_sig)[AUDIT_SIG_LEN];
 	size_t		 n_ck;
 	size_t		 next_ck;		/* first not yet checked */
+	int64_t		 good_ck;		/* last good checkpoint */
 	int64_t		 bad_seq;		/* first bad, 0 none */
 	char		 fault[256];		/* what is wrong there */
 };
@@ -430,14 +431,17 @@ static void
 check_checkpoints(struct verify *v, int64_t seq, const unsigned char *hash)
 {
 	unsigned char msg[AUDIT_MSG_LEN];
-	char what[128];
+	char what[256];
+	bool good;
 
 	while (v->next_ck < v->n_ck && v->ck_seq[v->next_ck] <= seq) {
 		size_t i = v->next_ck++;
 
 		if (v->ck_seq[i] < seq)
 			continue;	/* before --from, or at a missing seq */
+		good = true;
 		if (sodium_memcmp(v->ck_hash[i], hash, AUDIT_HASH_LEN) != 0) {
+			good = false;
 			(void)snprintf(what, sizeof(what), "checkpoint at "
 			    "seq %lld signs another hash than the chain's",
 			    (long long)seq);
@@ -446,11 +450,16 @@ check_checkpoints(struct verify *v, int64_t seq, const unsigned char *hash)
 		audit_message(v->ck_seq[i], v->ck_hash[i], msg);
 		if (crypto_sign_verify_detached(v->ck_sig[i], msg,
 		    sizeof(msg), v->pk) != 0) {
+			good = false;
 			(void)snprintf(what, sizeof(what), "checkpoint at "
 			    "seq %lld: signature does not verify with the "
-			    "given public key", (long long)seq);
+			    "given public key; records after seq %lld (the "
+			    "last good checkpoint) are suspect",
+			    (long long)seq, (long long)v->good_ck);
 			note_fault(v, seq, what);
 		}
+		if (good && v->bad_seq == 0)
+			v->good_ck = seq;
 	}
 }
 

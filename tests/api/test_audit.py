@@ -148,6 +148,14 @@ def broken_at(r):
     return int(line.split()[3].rstrip(":"))
 
 
+def db_max_checkpoint_below(data_dir, k):
+    db = sqlite3.connect(os.path.join(data_dir, "svidca.db"))
+    got = db.execute("SELECT coalesce(max(seq), 0) FROM audit_checkpoints"
+                     " WHERE seq < ?", (k,)).fetchone()[0]
+    db.close()
+    return got
+
+
 def get_audit(server, query=""):
     st, body = admin(server, "GET", "/v1/audit" + query)
     return st, body
@@ -254,6 +262,9 @@ def test_verify_tail_rewritten_and_resigned(story):
     r = verify(d, "--pubkey", story["pubkey"])
     assert broken_at(r) == cks[0][0]
     assert "signature" in r.stdout
+    good = db_max_checkpoint_below(d, k)
+    assert "records after seq %d (the last good checkpoint)" % good in \
+        r.stdout, r.stdout
 
 
 def test_verify_garbage_and_bad_flags(story):
@@ -346,6 +357,10 @@ def test_get_audit_filters_and_pages(story):
     r = run([BIN, "audit", "show", "--action", "agent.ban", "--socket",
              s.socket])
     assert r.returncode == 0 and story["b"].id in r.stdout
+    # A bad filter is the server's 400, its reason on stderr.
+    r = run([BIN, "audit", "show", "--serial", "XYZ", "--socket",
+             s.socket])
+    assert r.returncode == 1 and "serial" in r.stderr, r
 
 
 @pytest.mark.parametrize("query", [

@@ -476,7 +476,7 @@ def collect_rotation(corpus, tmp, limit=100):
     tok_before = col.mint_jwt("jwt-before", "JWT-SVID before a rotation",
                               sub, aud)
     first_root = before.issuer
-    first_kid = _kid(tok_before.token)
+    first_kid = kid_of(tok_before.token)
     probe_key, probe_csr = new_key(col.dir, "probe", "p256")
     deadline = time.time() + limit
     x509_moved = jwt_moved = False
@@ -494,7 +494,7 @@ def collect_rotation(corpus, tmp, limit=100):
             st, r = socket_json(s, "POST", "/v1/svids/jwt",
                                 {"spiffe_id": sub, "audience": aud})
             assert st == 200, r
-            jwt_moved = _kid(r["token"]) != first_kid
+            jwt_moved = kid_of(r["token"]) != first_kid
     assert x509_moved and jwt_moved, \
         f"no rotation within {limit} s (x509 {x509_moved}, jwt {jwt_moved})"
     col.refresh_bundle()
@@ -510,7 +510,7 @@ def collect_rotation(corpus, tmp, limit=100):
     return s, time.time()
 
 
-def _kid(token):
+def kid_of(token):
     head = token.split(".")[0]
     head += "=" * (-len(head) % 4)
     return json.loads(base64.urlsafe_b64decode(head))["kid"]
