@@ -19,7 +19,7 @@
 
 /*
  * XXX(routes-501): the rows for federated bundles, federation,
- * authorities, downstream CAs, audit and log level answer 501 from
+ * authorities and downstream CAs answer 501 from
  * api_not_implemented; the table exists whole so that default deny
  * holds for each route from the start.  Fix: each resource's handler
  * file replaces its rows' handler.

@@ -1,10 +1,11 @@
 /*
- * store_int.h: what the three files of the SQLite store share and
+ * store_int.h: what the files of the SQLite store share and
  * nobody else may see: the connection, store and transaction structs,
  * the statement cache, the failure helpers, and the selector-set
  * encoding used by entries and agents.  store.c owns connections,
  * transactions and the schema; store_entries.c the registration
- * entries; store_agents.c attested agents and join tokens.
+ * entries; store_agents.c attested agents and join tokens;
+ * store_audit.c audit queries and checkpoints.
  */
 #ifndef SVIDCA_STORE_INT_H
 #define SVIDCA_STORE_INT_H
