@@ -899,6 +899,7 @@ static const struct conf_key conf_keys[] = {
 	UNUM(threads, 0, CONF_THREADS_LIMIT),
 	NUM(audit_checkpoint_records, 1, CONF_CHECKPOINT_LIMIT),
 	NUM(audit_checkpoint_interval, 1, CONF_TTL_LIMIT),
+	NUM(prune_after, 0, CONF_TTL_LIMIT),
 	{ "node_attestors", load_node_attestors, NULL, 0, 0, 0, 0, false,
 	    false, true },
 	NUM(attest_rate, 1, CONF_RATE_LIMIT),
@@ -1106,6 +1107,7 @@ conf_defaults(struct conf *c)
 	c->threads = 0;
 	c->audit_checkpoint_records = 1000;
 	c->audit_checkpoint_interval = 60;
+	c->prune_after = 86400;
 	c->join_token_enabled = true;
 	c->attest_rate = 1;
 	c->attest_burst = 1;

@@ -73,6 +73,7 @@ struct conf {
 	long	 audit_checkpoint_records;	/* sign the audit head every
 						 * N records, 1000 */
 	long	 audit_checkpoint_interval;	/* or every T s, 60 */
+	long	 prune_after;			/* s past expiry, 86400 */
 
 	/* node_attestors: which evidence POST /v1/agent/attest accepts */
 	bool	 join_token_enabled;		/* join_token.enabled, true */

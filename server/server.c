@@ -35,6 +35,7 @@
 #define SERVER_PLAN_ROUNDS	8	/* rotation steps taken per tick */
 #define SERVER_SVID_PATH	"/svidca/server"
 #define SERVER_SEQ_META		"bundle_sequence"
+#define SERVER_PRUNE_EVERY	60	/* seconds between housekeeping runs */
 
 struct server {
 	const struct conf	*conf;
@@ -52,6 +53,7 @@ struct server {
 	int64_t			 svid_signer;	/* authority of our SVID */
 	time_t			 svid_nb;	/* our SVID's notBefore */
 	time_t			 svid_na;	/* our SVID's notAfter */
+	time_t			 pruned_at;	/* last housekeeping run */
 };
 
 static const char *const kind_names[] = { "x509", "jwt" };
@@ -546,6 +548,77 @@ out:
 	return rc;
 }
 
+/* ---- housekeeping --------------------------------------------------- */
+
+struct prune_ctx {
+	time_t		 now;
+	long		 after;		/* seconds past expiry */
+	int64_t		 tokens;	/* deleted, filled by the callback */
+	int64_t		 entries;
+	int64_t		 agents;
+};
+
+static enum rc
+on_prune_write(struct store_tx *tx, void *arg)
+{
+	struct prune_ctx *p = arg;
+	struct store_audit rec;
+	char detail[160];
+	enum rc rc;
+
+	rc = store_token_prune(tx, p->now, &p->tokens);
+	if (rc != RC_OK)
+		return rc;
+	rc = store_entry_prune(tx, p->now - p->after, &p->entries);
+	if (rc != RC_OK)
+		return rc;
+	rc = store_agent_purge(tx, p->now - p->after, &p->agents);
+	if (rc != RC_OK)
+		return rc;
+	if (p->tokens + p->entries + p->agents == 0)
+		return RC_OK;
+
+	(void)snprintf(detail, sizeof(detail), "{\"join_tokens\":%lld,"
+	    "\"entries\":%lld,\"agents\":%lld,\"expired_before\":%lld}",
+	    (long long)p->tokens, (long long)p->entries,
+	    (long long)p->agents, (long long)(p->now - p->after));
+	memset(&rec, 0, sizeof(rec));
+	rec.at = p->now;
+	rec.actor = "server";
+	rec.action = "prune";
+	rec.subject = "expired";
+	rec.outcome = "ok";
+	rec.detail = detail;
+	return store_audit_append(tx, &rec, NULL);
+}
+
+/*
+ * Once a minute delete what expired: join tokens at once, entries and
+ * (not banned) agents prune_after seconds past their expiry.  One
+ * transaction with one audit record naming the counts.
+ */
+static enum rc
+server_prune(struct server *s, time_t now)
+{
+	struct prune_ctx p;
+	enum rc rc;
+
+	if (now - s->pruned_at < SERVER_PRUNE_EVERY)
+		return RC_OK;
+	s->pruned_at = now;
+	memset(&p, 0, sizeof(p));
+	p.now = now;
+	p.after = s->conf->prune_after;
+	rc = store_write(s->store, on_prune_write, &p);
+	if (rc != RC_OK)
+		return rc;
+	if (p.tokens + p.entries + p.agents > 0)
+		log_info("server", "pruned expired join_tokens=%lld "
+		    "entries=%lld agents=%lld", (long long)p.tokens,
+		    (long long)p.entries, (long long)p.agents);
+	return RC_OK;
+}
+
 /* ---- start-up ----------------------------------------------------- */
 
 /* Unseal every stored authority; any failure stops start-up. */
@@ -775,6 +848,8 @@ server_run(const struct conf *c)
 			    "will retry");
 		if (audit_tick(s.audit, now) != RC_OK)
 			log_error("audit", "checkpoint failed; will retry");
+		if (server_prune(&s, now) != RC_OK)
+			log_error("server", "housekeeping failed; will retry");
 	}
 	status = 0;
 out:

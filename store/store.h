@@ -315,6 +315,14 @@ enum rc		 store_entry_get_tx(struct store_tx *, const char *id,
 enum rc		 store_entry_update(struct store_tx *, struct store_entry *e,
 		    int64_t if_revision, struct rc_why *why) MUST_CHECK;
 
+/*
+ * Delete, inside tx, the entries that expire (expires_at != 0) before
+ * cutoff, with their selectors, DNS names and trust domains; *deleted
+ * (if not NULL) gets how many.
+ */
+enum rc		 store_entry_prune(struct store_tx *, time_t cutoff,
+		    int64_t *deleted) MUST_CHECK;
+
 /* Delete entry id inside tx; RC_NOT_FOUND if none. */
 enum rc		 store_entry_delete(struct store_tx *, const char *id)
 		    MUST_CHECK;

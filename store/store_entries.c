@@ -146,6 +146,11 @@ static const struct store_sql sql_fed_delete = { STMT_ENTRY_FED_DELETE,
     "DELETE FROM entry_federates WHERE entry_id = ?1" };
 
 /* Child rows go with it (ON DELETE CASCADE). */
+/* A range of the index entries_expires_at; 0 means "never expires". */
+static const struct store_sql sql_prune = { STMT_ENTRY_PRUNE,
+    "entry_prune",
+    "DELETE FROM entries WHERE expires_at > 0 AND expires_at < ?1" };
+
 static const struct store_sql sql_delete = { STMT_ENTRY_DELETE,
     "entry_delete", "DELETE FROM entries WHERE id = ?1" };
 
@@ -987,6 +992,36 @@ store_entry_delete(struct store_tx *tx, const char *id)
 		goto out;
 	}
 	tx->touched = true;
+	rc = RC_OK;
+out:
+	store_stmt_put(s);
+	return rc;
+}
+
+/* See store.h. */
+enum rc
+store_entry_prune(struct store_tx *tx, time_t cutoff, int64_t *deleted)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t changed;
+	enum rc rc = RC_DB;
+
+	if (deleted != NULL)
+		*deleted = 0;
+	rc = store_tx_stmt(tx, &sql_prune, &s);
+	if (rc != RC_OK)
+		return rc;
+	rc = RC_DB;
+	if (sqlite3_bind_int64(s, 1, (sqlite3_int64)cutoff) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		(void)store_fail_tx(tx, "entry_prune");
+		goto out;
+	}
+	changed = (int64_t)sqlite3_changes(tx->conn->db);
+	if (changed > 0)
+		tx->touched = true;
+	if (deleted != NULL)
+		*deleted = changed;
 	rc = RC_OK;
 out:
 	store_stmt_put(s);
