@@ -1,11 +1,14 @@
 /*
  * api.c: what the HTTP layer asks of the server (roles, local admins,
- * readiness, the trust store of the moment), and the handler for routes
- * not built yet.
+ * readiness, the trust store of the moment, the audit records of
+ * refused callers), and the handler for routes not built yet.
  */
 #include "api.h"
 
+#include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,8 +24,35 @@
 #define API_GEN_MIX	0x9e3779b97f4a7c15ULL
 #define API_AGENT_PREFIX "/svidca/agent/"	/* path of every agent ID */
 
+#define API_REFUSAL_CALLERS	1024	/* callers whose refusals we count */
+#define API_REFUSAL_PER_MIN	10	/* records per caller and minute */
+#define API_REFUSAL_TEXT_MAX	256	/* bytes of subject, field, rule */
+
 /* Agent serial changes (promotion) happen one at a time. */
 static pthread_mutex_t api_serial_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* One caller's refusals in its latest minute. */
+struct refusal_slot {
+	bool		 used;
+	int64_t		 minute;	/* Unix minute of the count */
+	unsigned	 count;		/* refusals seen in that minute */
+	char		 actor[sizeof(((struct http_req *)0)->actor)];
+};
+
+/*
+ * Refusals per caller and minute.  A worker thread holds the lock only
+ * to count, never while writing a record.
+ */
+static pthread_mutex_t api_refusal_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct refusal_slot api_refusals[API_REFUSAL_CALLERS];
+
+/* A "refused.dropped" record owed, copied out from under the lock. */
+struct refusal_dropped {
+	bool		 owed;
+	int64_t		 minute;	/* Unix minute of the drops */
+	unsigned	 count;		/* refusals not recorded */
+	char		 actor[sizeof(((struct http_req *)0)->actor)];
+};
 
 /* Is id one of conf->admin_ids, compared in parsed form? */
 static bool
@@ -326,12 +356,246 @@ api_trust_get(struct api *api, uint64_t *generation)
 	return s;
 }
 
+/*
+ * Copy s into dst (cap bytes) for an audit record: anything but
+ * printable ASCII becomes '?', so the text stays valid UTF-8 and one
+ * line however it was cut.
+ */
+static const char *
+copy_clean(char *dst, size_t cap, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s != NULL && i + 1 < cap && s[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		dst[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	dst[i] = '\0';
+	return dst;
+}
+
+/* store_write() callback: append the one record arg. */
+static enum rc
+on_refusal(struct store_tx *tx, void *arg)
+{
+	return store_audit_append(tx, arg, NULL);
+}
+
+/* Append rec in a transaction of its own; a failure is only logged. */
+static void
+refusal_append(struct api *api, const struct store_audit *rec)
+{
+	enum rc rc;
+
+	rc = store_write(api->store, on_refusal, (void *)rec);
+	if (rc != RC_OK)
+		log_error(API_MOD, "cannot record a refusal actor=%s "
+		    "action=%s code=\"%s\"", rec->actor, rec->action,
+		    rc_str(rc));
+}
+
+/*
+ * The "refused.dropped" record of d: how many refusals of its actor in
+ * its minute got no record of their own.
+ */
+static void
+refusal_append_dropped(struct api *api, const struct refusal_dropped *d)
+{
+	struct store_audit rec;
+	char *text = NULL;
+	json_t *o;
+
+	o = json_pack("{s:I, s:I}", "dropped", (json_int_t)d->count,
+	    "minute", (json_int_t)(d->minute * 60));
+	if (o != NULL)
+		text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (text == NULL) {
+		log_error(API_MOD, "cannot record dropped refusals actor=%s "
+		    "dropped=%u: out of memory", d->actor, d->count);
+		return;
+	}
+	memset(&rec, 0, sizeof(rec));
+	rec.actor = d->actor;
+	rec.action = "refused.dropped";
+	rec.subject = d->actor;
+	rec.outcome = "dropped";
+	rec.detail = text;
+	refusal_append(api, &rec);
+	free(text);
+}
+
+/*
+ * The slot of actor, under api_refusal_lock.  A caller not in the table
+ * takes a free slot, else the one whose minute is oldest; drops it still
+ * owed go to *d.
+ */
+static struct refusal_slot *
+refusal_slot_get(const char *actor, struct refusal_dropped *d)
+{
+	struct refusal_slot *s, *oldest = NULL;
+	size_t i;
+
+	for (i = 0; i < API_REFUSAL_CALLERS; i++) {
+		s = &api_refusals[i];
+		if (s->used && strcmp(s->actor, actor) == 0)
+			return s;
+		if (oldest == NULL || (oldest->used &&
+		    (!s->used || s->minute < oldest->minute)))
+			oldest = s;
+	}
+	s = oldest;
+	if (s->used && s->count > API_REFUSAL_PER_MIN) {
+		d->owed = true;
+		d->minute = s->minute;
+		d->count = s->count - API_REFUSAL_PER_MIN;
+		(void)snprintf(d->actor, sizeof(d->actor), "%s", s->actor);
+	}
+	memset(s, 0, sizeof(*s));
+	s->used = true;
+	(void)snprintf(s->actor, sizeof(s->actor), "%s", actor);
+	return s;
+}
+
+/*
+ * Count a refusal of actor in minute, under api_refusal_lock.  True when
+ * it gets a record of its own: the first API_REFUSAL_PER_MIN of the
+ * minute.  Drops owed for an earlier minute go to *d (or *evicted for
+ * another caller whose slot was taken).
+ */
+static bool
+refusal_count(const char *actor, int64_t minute, struct refusal_dropped *d,
+    struct refusal_dropped *evicted)
+{
+	struct refusal_slot *s;
+
+	s = refusal_slot_get(actor, evicted);
+	if (s->minute != minute) {
+		if (s->count > API_REFUSAL_PER_MIN) {
+			d->owed = true;
+			d->minute = s->minute;
+			d->count = s->count - API_REFUSAL_PER_MIN;
+			(void)snprintf(d->actor, sizeof(d->actor), "%s",
+			    s->actor);
+		}
+		s->minute = minute;
+		s->count = 0;
+	}
+	if (s->count < UINT_MAX)
+		s->count++;
+	return s->count <= API_REFUSAL_PER_MIN;
+}
+
+/*
+ * A caller with an identity was refused (status 4xx, why).  The first
+ * API_REFUSAL_PER_MIN refusals of a caller in a minute each get a
+ * "refused" record: actor, "<METHOD> <path>" as subject, the status as
+ * outcome, and {status, field, rule, detail}.  The rest are counted, and
+ * their number goes into a "refused.dropped" record when the caller's
+ * next minute begins, its slot is taken, or api_refused_flush() runs.
+ * Anonymous callers (no actor) are never recorded.  Any thread; a
+ * failed write is logged, never passed on.
+ */
+void
+api_refused(struct api *api, const struct http_req *req, int status,
+    const struct rc_why *why)
+{
+	struct refusal_dropped d, evicted;
+	struct store_audit rec;
+	char subject[API_REFUSAL_TEXT_MAX], field[API_REFUSAL_TEXT_MAX];
+	char rule[API_REFUSAL_TEXT_MAX], detail[RC_DETAIL_MAX];
+	char outcome[16], *text = NULL;
+	json_t *o = NULL;
+	bool record;
+
+	if (api == NULL || api->store == NULL || req == NULL ||
+	    req->actor[0] == '\0')
+		return;
+	memset(&d, 0, sizeof(d));
+	memset(&evicted, 0, sizeof(evicted));
+	pthread_mutex_lock(&api_refusal_lock);
+	record = refusal_count(req->actor, (int64_t)(time(NULL) / 60), &d,
+	    &evicted);
+	pthread_mutex_unlock(&api_refusal_lock);
+
+	if (evicted.owed)
+		refusal_append_dropped(api, &evicted);
+	if (d.owed)
+		refusal_append_dropped(api, &d);
+	if (!record)
+		return;
+
+	(void)snprintf(detail, sizeof(detail), "%s %s", req->method,
+	    req->path);
+	copy_clean(subject, sizeof(subject), detail);
+	(void)snprintf(outcome, sizeof(outcome), "%d", status);
+	o = json_pack("{s:i, s:s?, s:s?, s:s}", "status", status,
+	    "field", why == NULL || why->field == NULL ? NULL :
+	    copy_clean(field, sizeof(field), why->field),
+	    "rule", why == NULL || why->rule == NULL ? NULL :
+	    copy_clean(rule, sizeof(rule), why->rule),
+	    "detail", copy_clean(detail, sizeof(detail),
+	    why == NULL ? "" : why->detail));
+	if (o != NULL)
+		text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (text == NULL) {
+		log_error(API_MOD, "cannot record a refusal actor=%s: out of "
+		    "memory", req->actor);
+		return;
+	}
+	memset(&rec, 0, sizeof(rec));
+	rec.actor = req->actor;
+	rec.action = "refused";
+	rec.subject = subject;
+	rec.outcome = outcome;
+	rec.detail = text;
+	refusal_append(api, &rec);
+	free(text);
+}
+
+/*
+ * Write the "refused.dropped" records owed for minutes before now's, or
+ * for every minute, the current one included, when all is true (at
+ * shutdown).  Each slot is copied out under the lock and written after.
+ */
+void
+api_refused_flush(struct api *api, time_t now, bool all)
+{
+	struct refusal_dropped d;
+	struct refusal_slot *s;
+	int64_t minute = (int64_t)(now / 60);
+	size_t i;
+
+	if (api == NULL || api->store == NULL)
+		return;
+	for (i = 0; i < API_REFUSAL_CALLERS; i++) {
+		memset(&d, 0, sizeof(d));
+		pthread_mutex_lock(&api_refusal_lock);
+		s = &api_refusals[i];
+		if (s->used && s->count > API_REFUSAL_PER_MIN &&
+		    (all || s->minute < minute)) {
+			d.owed = true;
+			d.minute = s->minute;
+			d.count = s->count - API_REFUSAL_PER_MIN;
+			(void)snprintf(d.actor, sizeof(d.actor), "%s",
+			    s->actor);
+			s->count = API_REFUSAL_PER_MIN;
+		}
+		pthread_mutex_unlock(&api_refusal_lock);
+		if (d.owed)
+			refusal_append_dropped(api, &d);
+	}
+}
+
 const struct http_hooks api_hooks = {
 	.peer_roles = api_peer_roles,
 	.uid_ok = api_uid_is_admin,
 	.ready = api_is_ready,
 	.metrics = api_metrics,
 	.trust_get = api_trust_get,
+	.refused = api_refused,
 };
 
 /*

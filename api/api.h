@@ -7,6 +7,7 @@
 #define SVIDCA_API_H
 
 #include <stdbool.h>
+#include <time.h>
 
 #include "../ca/ca.h"
 #include "../server/conf.h"
@@ -39,6 +40,22 @@ bool		 api_is_ready(struct api *);
 
 /* The trust store of the current CA view, up-ref'd, and its generation. */
 X509_STORE	*api_trust_get(struct api *, uint64_t *generation);
+
+/*
+ * A caller with an identity (req->actor) was answered status (4xx) for
+ * why: an audit record "refused", at most API_REFUSAL_PER_MIN (api.c) a
+ * caller and minute, the rest counted into a later "refused.dropped"
+ * record.  The hook http.c calls; handlers call it too for an item
+ * refused inside a 200 batch answer.  Never inside a store_write().
+ */
+void		 api_refused(struct api *, const struct http_req *req,
+		    int status, const struct rc_why *why);
+
+/*
+ * Write the "refused.dropped" records owed for minutes before now's, or
+ * for every minute when all is true (at shutdown).  Scheduler thread.
+ */
+void		 api_refused_flush(struct api *, time_t now, bool all);
 
 /* The hooks above, for http_opts. */
 extern const struct http_hooks api_hooks;

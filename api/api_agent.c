@@ -22,6 +22,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -696,13 +697,6 @@ parse_batch(const json_t *body, struct svid_batch *b, struct rc_why *why)
 /*
  * An entry outside the agent's set: 404 when no entry has the ID at
  * all, 403 when it exists (or has expired) but is not the agent's.
- *
- * XXX(agent-refusal-audit): an agent refused an entry (403, 404) or a
- * CSR (400) leaves one log line per request, not an audit record;
- * DESIGN.md asks for refusals of authenticated callers in the chain.
- * Acceptable while each refusal is logged with the agent's ID.  Fix:
- * append "denied" records, bounded per agent so a broken agent cannot
- * flood the chain.
  */
 static enum rc
 refuse_entry(struct api *api, const char *entry_id, int *status,
@@ -884,6 +878,24 @@ log_batch(const struct svid_batch *b)
 	    it->status, it->msg);
 }
 
+/*
+ * The audit record of an item refused inside the batch's 200 answer
+ * (api_refused): its CSR (400) or its entry (403, 404).
+ */
+static void
+refused_item(struct api *api, const struct http_req *req,
+    const struct svid_item *it)
+{
+	struct rc_why w;
+
+	rc_why_clear(&w);
+	w.field = it->status == 400 ? "csr" : "entry_id";
+	w.rule = it->status == 400 ? NULL : AGENT_RULE_AUTHZ;
+	(void)snprintf(w.detail, sizeof(w.detail), "entry_id %.64s: %s",
+	    it->entry_id, it->msg);
+	api_refused(api, req, it->status, &w);
+}
+
 static void
 free_batch(struct svid_batch *b)
 {
@@ -957,6 +969,9 @@ api_agent_x509_svids(struct api *api, struct http_req *req,
 	}
 	metrics_svid_issued(METRICS_SVID_X509_WORKLOAD, b.issued);
 	log_batch(&b);
+	for (i = 0; i < b.n; i++)
+		if (b.items[i].status >= 400 && b.items[i].status < 500)
+			refused_item(api, req, &b.items[i]);
 
 	results = json_array();
 	for (i = 0; results != NULL && i < b.n; i++) {

@@ -628,6 +628,25 @@ item_refuse(int *status, char **msg, enum rc code, const struct rc_why *w)
 	return *msg == NULL ? RC_NOMEM : RC_OK;
 }
 
+/*
+ * Item i of the batch list refused with status and msg (NULL for none):
+ * its audit record, as for a refused request (api_refused).
+ */
+static void
+refused_item(struct api *api, const struct http_req *req, int status,
+    const char *list, size_t i, const char *msg)
+{
+	struct rc_why w;
+	char field[32];
+
+	rc_why_clear(&w);
+	(void)snprintf(field, sizeof(field), "%s[%zu]", list, i);
+	w.field = field;
+	(void)snprintf(w.detail, sizeof(w.detail), "%s",
+	    msg == NULL ? "" : msg);
+	api_refused(api, req, status, &w);
+}
+
 /* Decode and judge one item of a batch; a refusal lands in the item. */
 static enum rc
 create_item_prepare(struct create_item *it, const json_t *v,
@@ -840,20 +859,16 @@ api_entries_create(struct api *api, struct http_req *req,
 		}
 	}
 
-	/*
-	 * Store the good ones, each with its audit record.
-	 * XXX(entry-refusal-audit): an item, change or delete that is
-	 * refused (400, 404, 409, 412) leaves no audit record, though
-	 * DESIGN.md asks for refusals of authenticated callers; acceptable
-	 * while only admins reach these routes and every refusal goes back
-	 * to them.  Fix: append a "denied" record per refusal, bounded per
-	 * caller, in the same transaction as the batch.
-	 */
+	/* Store the good ones, each with its audit record. */
 	rc = store_write(api->store, on_create, &job);
 	if (rc != RC_OK) {
 		rc_why_set(why, rc, NULL, NULL, "storing entries failed");
 		goto out;
 	}
+	for (i = 0; i < job.n; i++)
+		if (job.items[i].status != 200)
+			refused_item(api, req, job.items[i].status, "entries",
+			    i, job.items[i].msg);
 	if (job.created > 0)
 		log_info(ENTRIES_MOD, "entries created count=%zu refused=%zu "
 		    "actor=%s", job.created, job.n - job.created, job.actor);
@@ -1246,6 +1261,11 @@ api_entries_batch_delete(struct api *api, struct http_req *req,
 	if (job.deleted > 0)
 		log_info(ENTRIES_MOD, "entries deleted count=%zu actor=%s",
 		    job.deleted, job.actor);
+	for (i = 0; i < job.n; i++)
+		if (job.status[i] != 200)
+			refused_item(api, req, job.status[i], "ids", i,
+			    job.status[i] == 404 ? "no such entry" :
+			    "not an entry ID");
 
 	rc = rc_why_set(why, RC_NOMEM, NULL, NULL, "out of memory");
 	out = json_object();

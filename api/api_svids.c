@@ -433,12 +433,7 @@ out:
 
 /*
  * Log a refused mint once (warn: an administrator's input was refused).
- *
- * XXX(mint-refusal-audit): a refused mint goes to the log only, not to
- * the audit chain, although DESIGN.md wants refusals of authenticated
- * callers recorded; acceptable while only administrators reach these
- * routes and each refusal leaves one log line.  Fix: append a bounded
- * per-caller "denied" record in the audit chain.
+ * Its audit record comes from the dispatcher (api_refused).
  */
 static void
 log_refused(const char *what, const struct http_req *req,

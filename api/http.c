@@ -1114,6 +1114,21 @@ log_refusal(const struct http_rctx *r, enum rc rc)
 	    HTTP_RULE_AUTHZ);
 }
 
+/*
+ * Hand a refusal to the refused hook when the caller has an identity
+ * and rt, the route it asked for, is closed to anonymous callers: those
+ * refusals belong in the audit chain, a stranger's only in the log.
+ */
+static void
+notify_refused(struct http *h, const struct http_rctx *r,
+    const struct http_route *rt, enum rc rc, const struct rc_why *why)
+{
+	if (h->hooks.refused == NULL || r->req.actor[0] == '\0' ||
+	    (rt != NULL && (rt->roles & HTTP_ROLE_ANON) != 0))
+		return;
+	h->hooks.refused(h->api, &r->req, rc_http(rc), why);
+}
+
 /* Fill the request's caller fields from the connection's verdict. */
 static void
 req_set_caller(struct http_req *req, const struct http_conn *c, bool local)
@@ -1287,6 +1302,9 @@ request_finish(struct http *h, struct MHD_Connection *mc,
 			    NULL);
 		}
 		log_refusal(r, rc);
+		/* RC_DENIED here: the route exists, its roles refused. */
+		if (rc == RC_DENIED)
+			notify_refused(h, r, NULL, rc, &r->why);
 		return send_problem(mc, rc, &r->why, NULL, r->allow);
 	}
 
@@ -1309,6 +1327,7 @@ request_finish(struct http *h, struct MHD_Connection *mc,
 	free(resp.body);
 	if (rc_is_client(rc)) {
 		log_request(r, rc_http(rc));
+		notify_refused(h, r, r->route, rc, &why);
 		return send_problem(mc, rc, &why, why.detail[0] == '\0' ?
 		    rc_str(rc) : NULL, NULL);
 	}

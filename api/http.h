@@ -116,6 +116,14 @@ struct http_hooks {
 	 * whenever the store's contents do.
 	 */
 	X509_STORE	*(*trust_get)(struct api *, uint64_t *generation);
+	/*
+	 * A caller with an identity (req->actor not empty) got a 4xx on
+	 * a route closed to anonymous callers: refused by the route's
+	 * roles (403) or by its handler.  status and why are what it was
+	 * answered.  May be NULL.
+	 */
+	void		(*refused)(struct api *, const struct http_req *,
+			    int status, const struct rc_why *);
 };
 
 struct http_opts {

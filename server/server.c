@@ -133,7 +133,7 @@ struct step_ctx {
 	enum ca_step		 step;
 	struct store_authority	*rec;		/* new authority (create) */
 	struct ca_auth		*target;	/* activate / retire */
-	struct ca_auth		*active;	/* activate: the one going old */
+	struct ca_auth		*active;	/* activate: the one retiring */
 	time_t			 now;
 	uint64_t		 new_seq;
 };
@@ -231,6 +231,23 @@ out:
 	return rc;
 }
 
+/* The certificate's subject key identifier as lowercase hex into out. */
+static void
+ski_hex(X509 *cert, char *out, size_t len)
+{
+	const ASN1_OCTET_STRING *ski;
+	size_t k;
+
+	out[0] = '\0';
+	ski = X509_get0_subject_key_id(cert);
+	if (ski == NULL)
+		return;
+	for (k = 0; k < (size_t)ASN1_STRING_length(ski) && 2 * k + 2 < len;
+	    k++)
+		(void)snprintf(out + 2 * k, 3, "%02x",
+		    ASN1_STRING_get0_data(ski)[k]);
+}
+
 /*
  * Make a new authority of kind: a key, sealed to a file first, then its
  * record (certificate or public key) for the store.
@@ -290,16 +307,7 @@ new_authority(struct server *s, enum store_auth_kind kind, bool active,
 		rc = cert_get1_der(cert, &der, &der_len);
 		if (rc != RC_OK)
 			goto out;
-		{
-			const ASN1_OCTET_STRING *ski;
-			int k;
-
-			ski = X509_get0_subject_key_id(cert);
-			for (k = 0; ski != NULL && k < ASN1_STRING_length(ski) &&
-			    2 * k + 2 < (int)sizeof(rec->kid); k++)
-				(void)snprintf(rec->kid + 2 * k, 3, "%02x",
-				    ASN1_STRING_get0_data(ski)[k]);
-		}
+		ski_hex(cert, rec->kid, sizeof(rec->kid));
 	} else {
 		jwt_new_kid(rec->kid);
 		rc = key_get1_spki(key, &der, &der_len);
@@ -836,6 +844,8 @@ server_run(const struct conf *c)
 		sig = sigtimedwait(&sigs, NULL, &tick);
 		if (sig == SIGINT || sig == SIGTERM) {
 			log_info("server", "stopping on signal %d", sig);
+			/* Drops still counted, before the last checkpoint. */
+			api_refused_flush(&s.api, time(NULL), true);
 			if (audit_flush(s.audit) != RC_OK)
 				log_error("audit", "last checkpoint failed");
 			break;
@@ -846,6 +856,7 @@ server_run(const struct conf *c)
 		if (server_renew_svid(&s, now) != RC_OK)
 			log_error("server", "cannot renew server svid; "
 			    "will retry");
+		api_refused_flush(&s.api, now, false);
 		if (audit_tick(s.audit, now) != RC_OK)
 			log_error("audit", "checkpoint failed; will retry");
 		if (server_prune(&s, now) != RC_OK)
