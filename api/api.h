@@ -82,6 +82,17 @@ enum rc		 api_not_implemented(struct api *, struct http_req *,
 /* api_audit.c: the audit chain (admin, local) */
 API_HANDLER(api_audit_list);
 
+/*
+ * api_body.c: the request body as one JSON object (*out, new reference
+ * for the caller) declared as application/json (else RC_UNSUPPORTED),
+ * without duplicate members and with members only from allowed
+ * (NULL-ended); RC_BAD_REQUEST naming "body" otherwise.
+ */
+struct json_t;
+enum rc		 api_body_object(const struct http_req *req,
+		    const char *const *allowed, struct json_t **out,
+		    struct rc_why *why);
+
 /* api_entries.c: registration entries (admin, local) */
 API_HANDLER(api_entries_list);
 API_HANDLER(api_entries_create);

@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -44,7 +43,6 @@
 #include "entry_json.h"
 
 #define AGENT_MOD		"api"
-#define AGENT_CT		"application/json"
 #define AGENT_RULE_BODY		"openapi: additionalProperties false"
 #define AGENT_RULE_AUTHZ	"DESIGN.md Authorization: default deny"
 #define AGENT_SERVER_PATH	"/svidca/server"	/* as server.c */
@@ -127,74 +125,6 @@ check_agent(const struct http_req *req, struct rc_why *why)
 		return rc_why_set(why, RC_DENIED, NULL, AGENT_RULE_AUTHZ,
 		    "a current agent SVID is required");
 	return RC_OK;
-}
-
-/*
- * The body must be declared JSON (RFC 9110 8.3); parameters such as
- * charset may follow the media type.  RC_UNSUPPORTED otherwise.
- */
-static enum rc
-check_content_type(const struct http_req *req, struct rc_why *why)
-{
-	const char *ct;
-	size_t n = strlen(AGENT_CT);
-
-	ct = http_header(req, "Content-Type");
-	if (ct == NULL || strncasecmp(ct, AGENT_CT, n) != 0 ||
-	    (ct[n] != '\0' && ct[n] != ';' && ct[n] != ' '))
-		return rc_why_set(why, RC_UNSUPPORTED, "Content-Type",
-		    "RFC 9110 8.3", "send application/json");
-	return RC_OK;
-}
-
-/*
- * The body as one JSON object (duplicate members refused) with members
- * only from allowed, NULL-ended.  *out is the caller's to decref.
- */
-static enum rc
-load_body(const struct http_req *req, const char *const *allowed,
-    json_t **out, struct rc_why *why)
-{
-	json_error_t err;
-	json_t *o = NULL, *v;
-	const char *name;
-	size_t i;
-	enum rc rc = RC_BAD_REQUEST;
-
-	*out = NULL;
-	rc = check_content_type(req, why);
-	if (rc != RC_OK)
-		goto out;
-	rc = RC_BAD_REQUEST;
-	if (req->body == NULL || req->body_len == 0) {
-		rc_why_set(why, rc, "body", "RFC 8259",
-		    "a JSON object is required");
-		goto out;
-	}
-	o = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES,
-	    &err);
-	if (o == NULL || !json_is_object(o)) {
-		rc_why_set(why, rc, "body", "RFC 8259",
-		    "body must be one JSON object");
-		goto out;
-	}
-	json_object_foreach(o, name, v) {
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(name, allowed[i]) == 0)
-				break;
-		if (allowed[i] == NULL) {
-			rc_why_set(why, rc, "body", AGENT_RULE_BODY,
-			    "unknown member \"%.64s\"", name);
-			goto out;
-		}
-	}
-
-	*out = o;
-	o = NULL;
-	rc = RC_OK;
-out:
-	json_decref(o);
-	return rc;
 }
 
 /* A JSON string member of o that must be present: *s and *len. */
@@ -405,7 +335,7 @@ api_agent_renew(struct api *api, struct http_req *req,
 	rc = check_agent(req, why);
 	if (rc != RC_OK)
 		goto out;
-	rc = load_body(req, members, &body, why);
+	rc = api_body_object(req, members, &body, why);
 	if (rc != RC_OK)
 		goto out;
 	rc = get_string(body, "csr", &b64, &b64_len, why);
@@ -938,7 +868,7 @@ api_agent_x509_svids(struct api *api, struct http_req *req,
 	rc = check_agent(req, why);
 	if (rc != RC_OK)
 		goto out;
-	rc = load_body(req, members, &body, why);
+	rc = api_body_object(req, members, &body, why);
 	if (rc != RC_OK)
 		goto out;
 	rc = parse_batch(body, &b, why);
@@ -1056,7 +986,7 @@ api_agent_jwt_svids(struct api *api, struct http_req *req,
 	rc = check_agent(req, why);
 	if (rc != RC_OK)
 		goto out;
-	rc = load_body(req, members, &body, why);
+	rc = api_body_object(req, members, &body, why);
 	if (rc != RC_OK)
 		goto out;
 	rc = get_string(body, "entry_id", &entry_id, &len, why);
@@ -1419,7 +1349,7 @@ change_agent(struct api *api, const struct http_req *req,
 	size_t len;
 	enum rc rc = RC_INTERNAL;
 
-	rc = load_body(req, members, &body, why);
+	rc = api_body_object(req, members, &body, why);
 	if (rc != RC_OK)
 		goto out;
 	rc = get_string(body, "spiffe_id", &s, &len, why);
@@ -1557,7 +1487,7 @@ api_agents_purge(struct api *api, struct http_req *req,
 	json_int_t secs;
 	enum rc rc = RC_INTERNAL;
 
-	rc = load_body(req, members, &body, why);
+	rc = api_body_object(req, members, &body, why);
 	if (rc != RC_OK)
 		goto out;
 	v = json_object_get(body, "expired_for");

@@ -14,7 +14,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -30,8 +29,6 @@
 #include "../server/metrics.h"
 
 #define SVIDS_MOD	"api"
-#define SVIDS_CT	"application/json"
-#define SVIDS_RULE_BODY	"openapi: additionalProperties false"
 #define SVIDS_RULE_TTL	"DESIGN.md TTLs"
 #define SVIDS_SERIAL_MAX (2 * CERT_SERIAL_LEN + 8)	/* hex + NUL */
 /* Base64 characters of the largest CSR we take (CSR_DER_MAX bytes). */
@@ -63,76 +60,6 @@ struct jwt_ask {
 	size_t		 n_aud;			/* 1..JWT_AUD_MAX */
 	long		 ttl;			/* seconds, > 0 */
 };
-
-/*
- * The body must be declared JSON (RFC 9110 8.3); parameters such as
- * charset may follow the media type.  RC_UNSUPPORTED otherwise.
- */
-static enum rc
-check_content_type(const struct http_req *req, struct rc_why *why)
-{
-	const char *ct;
-	size_t n = strlen(SVIDS_CT);
-
-	ct = http_header(req, "Content-Type");
-	if (ct == NULL || strncasecmp(ct, SVIDS_CT, n) != 0 ||
-	    (ct[n] != '\0' && ct[n] != ';' && ct[n] != ' '))
-		return rc_why_set(why, RC_UNSUPPORTED, "Content-Type",
-		    "RFC 9110 8.3", "send application/json");
-	return RC_OK;
-}
-
-/*
- * Parse the body as one JSON object (duplicate members refused) holding
- * only the members named in allowed.  *out is the caller's to decref.
- */
-static enum rc
-load_body(const struct http_req *req, const char *const *allowed,
-    json_t **out, struct rc_why *why)
-{
-	json_error_t err;
-	json_t *o = NULL, *v;
-	const char *name;
-	size_t i;
-	enum rc rc = RC_BAD_REQUEST;
-
-	*out = NULL;
-	if (req->body == NULL || req->body_len == 0) {
-		rc_why_set(why, rc, "body", "RFC 8259",
-		    "a JSON object is required");
-		goto out;
-	}
-	o = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES,
-	    &err);
-	if (o == NULL) {
-		rc_why_set(why, rc, "body", "RFC 8259",
-		    "body is not JSON: %s (line %d, column %d)", err.text,
-		    err.line, err.column);
-		goto out;
-	}
-	if (!json_is_object(o)) {
-		rc_why_set(why, rc, "body", "RFC 8259",
-		    "body must be a JSON object");
-		goto out;
-	}
-	json_object_foreach(o, name, v) {
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(name, allowed[i]) == 0)
-				break;
-		if (allowed[i] == NULL) {
-			rc_why_set(why, rc, "body", SVIDS_RULE_BODY,
-			    "unknown member \"%.64s\"", name);
-			goto out;
-		}
-	}
-
-	*out = o;
-	o = NULL;
-	rc = RC_OK;
-out:
-	json_decref(o);
-	return rc;
-}
 
 /*
  * The spiffe_id member: a valid ID (the one parser), in td, with a path.
@@ -285,10 +212,7 @@ read_x509_ask(struct api *api, const struct http_req *req,
 	struct cert_leaf leaf;
 	enum rc rc = RC_INTERNAL;
 
-	rc = check_content_type(req, why);
-	if (rc != RC_OK)
-		return rc;
-	rc = load_body(req, x509_members, &ask->body, why);
+	rc = api_body_object(req, x509_members, &ask->body, why);
 	if (rc != RC_OK)
 		return rc;
 	/* X5-07: only our trust domain is signed; X5-04: leaves have paths. */
@@ -327,10 +251,7 @@ read_jwt_ask(struct api *api, const struct http_req *req,
 	size_t i;
 	enum rc rc = RC_INTERNAL;
 
-	rc = check_content_type(req, why);
-	if (rc != RC_OK)
-		return rc;
-	rc = load_body(req, jwt_members, &ask->body, why);
+	rc = api_body_object(req, jwt_members, &ask->body, why);
 	if (rc != RC_OK)
 		return rc;
 	/* JW-06: sub is a workload's ID, in our trust domain, with a path. */
