@@ -1337,6 +1337,12 @@ request_finish(struct http *h, struct MHD_Connection *mc,
 	    r->peer, r->req.method, rc_str(rc),
 	    clean_text(text, sizeof(text), why.detail, true));
 	log_request(r, rc_http(rc));
+	/*
+	 * Unavailable is a state, not a secret ("no active authority"):
+	 * saying why lets an operator's client wait and retry.
+	 */
+	if (rc == RC_UNAVAILABLE && why.detail[0] != '\0')
+		return send_problem(mc, rc, &why, NULL, NULL);
 	return send_problem(mc, rc, NULL, "internal error", NULL);
 }
 

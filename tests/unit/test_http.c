@@ -313,6 +313,17 @@ h_fail(struct api *api, struct http_req *req, struct http_resp *resp,
 }
 
 static enum rc
+h_busy(struct api *api, struct http_req *req, struct http_resp *resp,
+    struct rc_why *why)
+{
+	(void)api;
+	(void)req;
+	(void)resp;
+	return rc_why_set(why, RC_UNAVAILABLE, NULL, NULL,
+	    "no active X.509 authority");
+}
+
+static enum rc
 h_bad(struct api *api, struct http_req *req, struct http_resp *resp,
     struct rc_why *why)
 {
@@ -364,6 +375,7 @@ static const struct http_route test_routes[] = {
 	{ "GET",	"/a/{x}/b/{y}",		HTTP_ROLE_ANON,	h_two },
 	{ "GET",	"/agent",		HTTP_ROLE_AGENT, h_anon },
 	{ "GET",	"/fail",		HTTP_ROLE_ANON,	h_fail },
+	{ "GET",	"/busy",		HTTP_ROLE_ANON,	h_busy },
 	{ "GET",	"/bad",			HTTP_ROLE_ANON,	h_bad },
 	{ "GET",	"/v1/bundle",		HTTP_ROLE_ANON,	h_bundle },
 	{ NULL, NULL, 0, NULL },
@@ -660,6 +672,12 @@ test_anonymous(void)
 	CHECK(strcmp(jstr(&r, "detail"), "internal error") == 0 &&
 	    strstr(r.body, "secret") == NULL && strstr(r.body, "leaked") ==
 	    NULL, "handler 5xx: generic detail, nothing of the inside");
+
+	url_of(url, sizeof(url), base, "/busy");
+	get_once(root_a.cert_pem, NULL, NULL, url, &r);
+	CHECK(is_problem(&r, 503, "service unavailable") &&
+	    strcmp(jstr(&r, "detail"), "no active X.509 authority") == 0,
+	    "handler 503: the state is told, so a client can retry");
 
 	url_of(url, sizeof(url), base, "/bad");
 	get_once(root_a.cert_pem, NULL, NULL, url, &r);
