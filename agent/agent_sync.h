@@ -24,11 +24,13 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "../server/bounds.h"
 #include "../server/rc.h"
 #include "agent_client.h"
 #include "agent_trust.h"
 
-#define AGENT_SYNC_BATCH_MAX	500	/* CSRs in one x509-svids call */
+/* CSRs in one x509-svids call: the server takes at most this many. */
+#define AGENT_SYNC_BATCH_MAX	AGENT_BATCH_MAX
 #define AGENT_SYNC_ENTRIES_MAX	200000	/* entries one agent serves */
 #define AGENT_SYNC_FILE		"entries.json"
 #define AGENT_SYNC_SVID		"svid.pem"

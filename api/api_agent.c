@@ -46,11 +46,6 @@
 #define AGENT_RULE_BODY		"openapi: additionalProperties false"
 #define AGENT_RULE_AUTHZ	"DESIGN.md Authorization: default deny"
 #define AGENT_SERVER_PATH	"/svidca/server"	/* as server.c */
-/*
- * Items in one X.509-SVID batch: about 5 ms of signing, and a response
- * of about 1 MiB.  Belongs in server/bounds.h with the other ceilings.
- */
-#define AGENT_BATCH_MAX		500
 #define AGENT_CSR_B64_MAX	(4 * ((CSR_DER_MAX + 2) / 3))
 #define AGENT_SERIAL_MAX	(2 * CERT_SERIAL_LEN + 8)
 #define AGENT_REVISION_LEN	16	/* bytes hashed into a revision */

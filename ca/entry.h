@@ -43,17 +43,6 @@
 #include "../server/rc.h"
 #include "../store/store.h"
 
-/*
- * Ceilings on what one entry holds.  They belong with the others in
- * server/bounds.h and move there when that file is next opened.
- */
-#define ENTRY_SELECTORS_MAX	64	/* selectors in one entry */
-#define ENTRY_SELECTOR_TYPE_MAX	64	/* bytes of a selector type */
-#define ENTRY_SELECTOR_VALUE_MAX 1024	/* bytes of a selector value */
-#define ENTRY_DNS_NAMES_MAX	CERT_DNS_MAX	/* DNS names in one entry */
-#define ENTRY_FEDERATES_MAX	64	/* federates_with names */
-#define ENTRY_HINT_MAX		1024	/* bytes of a hint */
-#define ENTRY_BATCH_MAX		10000	/* items in one batch request */
 #define ENTRY_FIELD_MAX		128	/* bytes of a field path we build */
 
 #define ENTRY_RULE_TD		"ENTRY-01"

@@ -41,4 +41,19 @@
 #define ATTEST_REPLAY_MAX	65536	/* JWTs remembered against replay */
 #define ATTEST_PEERS_MAX	4096	/* source addresses rate-limited */
 
+/* What one registration entry holds, and one batch of them. */
+#define ENTRY_SELECTORS_MAX	64	/* selectors in one entry */
+#define ENTRY_SELECTOR_TYPE_MAX	64	/* bytes of a selector type */
+#define ENTRY_SELECTOR_VALUE_MAX 1024	/* bytes of a selector value */
+#define ENTRY_DNS_NAMES_MAX	CERT_DNS_MAX	/* DNS names in one entry */
+#define ENTRY_FEDERATES_MAX	64	/* federates_with names */
+#define ENTRY_HINT_MAX		1024	/* bytes of a hint */
+#define ENTRY_BATCH_MAX		10000	/* items in one batch request */
+
+/*
+ * Items in one agent X.509-SVID batch: about 5 ms of signing and a reply
+ * of about 1 MiB.
+ */
+#define AGENT_BATCH_MAX		500
+
 #endif
