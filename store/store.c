@@ -345,6 +345,32 @@ store_tx_stmt(struct store_tx *tx, const struct store_sql *def,
 	return rc;
 }
 
+/* See store_int.h. */
+enum rc
+store_tx_run(struct store_tx *tx, const struct store_sql *def,
+    const char *a, int64_t v, int64_t *changes)
+{
+	sqlite3_stmt *s = NULL;
+	enum rc rc = RC_DB;
+
+	rc = store_tx_stmt(tx, def, &s);
+	if (rc != RC_OK)
+		return rc;
+	rc = RC_DB;
+	if ((a != NULL && store_bind_str(s, 1, a) != SQLITE_OK) ||
+	    sqlite3_bind_int64(s, a != NULL ? 2 : 1, (sqlite3_int64)v) !=
+	    SQLITE_OK || sqlite3_step(s) != SQLITE_DONE) {
+		(void)store_fail_tx(tx, def->name);
+		goto out;
+	}
+	if (changes != NULL)
+		*changes = sqlite3_changes(tx->conn->db);
+	rc = RC_OK;
+out:
+	store_stmt_put(s);
+	return rc;
+}
+
 /* One of this file's statements on c (see store_stmt_get). */
 static enum rc
 core_stmt(struct store_conn *c, enum store_stmt id, sqlite3_stmt **out)

@@ -270,35 +270,6 @@ require_live(struct store_tx *tx, const char *spiffe_id)
 	return RC_OK;
 }
 
-/*
- * Run a cached statement of tx binding ?1 = text a and ?2 = integer v;
- * *changes (if not NULL) gets the rows it changed.
- */
-static enum rc
-run_text_int(struct store_tx *tx, const struct store_sql *def,
-    const char *a, int64_t v, int64_t *changes)
-{
-	sqlite3_stmt *s = NULL;
-	enum rc rc = RC_DB;
-
-	rc = store_tx_stmt(tx, def, &s);
-	if (rc != RC_OK)
-		return rc;
-	rc = RC_DB;
-	if ((a != NULL && store_bind_str(s, 1, a) != SQLITE_OK) ||
-	    sqlite3_bind_int64(s, a != NULL ? 2 : 1, (sqlite3_int64)v) !=
-	    SQLITE_OK || sqlite3_step(s) != SQLITE_DONE) {
-		(void)store_fail_tx(tx, def->name);
-		goto out;
-	}
-	if (changes != NULL)
-		*changes = sqlite3_changes(tx->conn->db);
-	rc = RC_OK;
-out:
-	store_stmt_put(s);
-	return rc;
-}
-
 /* ---- agents: writes ----------------------------------------------------- */
 
 /* Is a a record the store can keep?  Logs what is wrong. */
@@ -472,7 +443,7 @@ store_agent_promote_serial(struct store_tx *tx, const char *spiffe_id)
 	rc = require_live(tx, spiffe_id);
 	if (rc != RC_OK)
 		return rc;
-	rc = run_text_int(tx, &sql_promote, spiffe_id, (int64_t)time(NULL),
+	rc = store_tx_run(tx, &sql_promote, spiffe_id, (int64_t)time(NULL),
 	    &changed);
 	if (rc != RC_OK)
 		return rc;
@@ -488,7 +459,7 @@ store_agent_ban(struct store_tx *tx, const char *spiffe_id)
 	int64_t changed = 0;
 	enum rc rc = RC_DB;
 
-	rc = run_text_int(tx, &sql_ban, spiffe_id, (int64_t)time(NULL),
+	rc = store_tx_run(tx, &sql_ban, spiffe_id, (int64_t)time(NULL),
 	    &changed);
 	if (rc != RC_OK)
 		return rc;
@@ -540,7 +511,7 @@ store_agent_purge(struct store_tx *tx, time_t cutoff, int64_t *deleted)
 
 	if (deleted != NULL)
 		*deleted = 0;
-	rc = run_text_int(tx, &sql_purge, NULL, (int64_t)cutoff, &changed);
+	rc = store_tx_run(tx, &sql_purge, NULL, (int64_t)cutoff, &changed);
 	if (rc != RC_OK)
 		return rc;
 	if (changed > 0)
@@ -928,7 +899,7 @@ store_token_prune(struct store_tx *tx, time_t cutoff, int64_t *deleted)
 
 	if (deleted != NULL)
 		*deleted = 0;
-	rc = run_text_int(tx, &sql_token_prune, NULL, (int64_t)cutoff,
+	rc = store_tx_run(tx, &sql_token_prune, NULL, (int64_t)cutoff,
 	    &changed);
 	if (rc != RC_OK)
 		return rc;

@@ -1002,30 +1002,19 @@ out:
 enum rc
 store_entry_prune(struct store_tx *tx, time_t cutoff, int64_t *deleted)
 {
-	sqlite3_stmt *s = NULL;
-	int64_t changed;
-	enum rc rc = RC_DB;
+	int64_t changed = 0;
+	enum rc rc;
 
 	if (deleted != NULL)
 		*deleted = 0;
-	rc = store_tx_stmt(tx, &sql_prune, &s);
+	rc = store_tx_run(tx, &sql_prune, NULL, (int64_t)cutoff, &changed);
 	if (rc != RC_OK)
 		return rc;
-	rc = RC_DB;
-	if (sqlite3_bind_int64(s, 1, (sqlite3_int64)cutoff) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
-		(void)store_fail_tx(tx, "entry_prune");
-		goto out;
-	}
-	changed = (int64_t)sqlite3_changes(tx->conn->db);
 	if (changed > 0)
 		tx->touched = true;
 	if (deleted != NULL)
 		*deleted = changed;
-	rc = RC_OK;
-out:
-	store_stmt_put(s);
-	return rc;
+	return RC_OK;
 }
 
 /* ---- filters ------------------------------------------------------------ */

@@ -133,6 +133,15 @@ enum rc		 store_tx_stmt(struct store_tx *tx,
 		    MUST_CHECK;
 void		 store_stmt_put(sqlite3_stmt *s);
 
+/*
+ * Run a cached write statement of tx binding ?1 = text a and ?2 =
+ * integer v, or only ?1 = v when a is NULL; *changes (if not NULL) gets
+ * the rows it changed.  A failure poisons tx.
+ */
+enum rc		 store_tx_run(struct store_tx *tx,
+		    const struct store_sql *def, const char *a, int64_t v,
+		    int64_t *changes) MUST_CHECK;
+
 int		 store_bind_str(sqlite3_stmt *s, int i, const char *v);
 int		 store_bind_name(sqlite3_stmt *s, const char *name,
 		    const char *v);
